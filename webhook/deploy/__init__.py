@@ -1,0 +1,1 @@
+"""The deploy pipeline: queue, lock, fetch, validate, publish, reparse, verify, record."""

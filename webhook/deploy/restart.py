@@ -1,0 +1,53 @@
+"""Decide whether deployed changes outside the DAG code need a stack restart (never applied live)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from webhook.deploy.git import GitError
+from webhook.deploy.mirror import Mirror
+from webhook.settings import Settings
+
+# Code that Airflow reads from the bundle on every parse and run; everything else is stack code.
+LIVE_PREFIXES = ("dags/",)
+# Files that never affect a running stack.
+IGNORED_PREFIXES = ("documentation/", "tests/", ".github/", "benchmarks/")
+IGNORED_FILES = ("README.md",)
+
+
+def outside_dags(paths: list[str]) -> list[str]:
+    """Changed paths that only take effect after a restart (compose, HAProxy, Dockerfile, requirements...)."""
+    return sorted(
+        p for p in paths
+        if not p.startswith(LIVE_PREFIXES) and not p.startswith(IGNORED_PREFIXES) and p not in IGNORED_FILES
+    )
+
+
+def baseline(cfg: Settings) -> str | None:
+    """The commit the running stack was started from: STACK_COMMIT, else recorded at runner start."""
+    if os.environ.get("STACK_COMMIT"):
+        return os.environ["STACK_COMMIT"]
+    try:
+        return (cfg.deploy_dir / "baseline").read_text().strip() or None
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=64)
+def _diff(mirror_path: str, old: str, new: str) -> tuple[str, ...]:
+    mirror = Mirror(mirror_path, "", "")
+    return tuple(outside_dags(mirror.changed_paths(old, new)))
+
+
+def status(cfg: Settings, mirror: Mirror, deployed: str | None) -> dict:
+    """{"required": bool, "paths": [...], "since": baseline} for the status page."""
+    base = baseline(cfg)
+    if not base or not deployed or base == deployed:
+        return {"required": False, "paths": [], "since": base}
+    try:
+        paths = list(_diff(str(mirror.path), base, deployed))
+    except GitError:
+        # The baseline is not in the mirror (e.g. STACK_COMMIT from another clone): say so, do not guess.
+        return {"required": None, "paths": [], "since": base, "error": "baseline commit not in the mirror"}
+    return {"required": bool(paths), "paths": paths, "since": base}

@@ -1,0 +1,22 @@
+"""Gunicorn settings for the webhook: `gunicorn --config webhook/gunicorn.conf.py "webhook:create_app()"`."""
+
+import os
+
+bind = f"{os.environ.get('BIND_HOST') or '127.0.0.1'}:{os.environ.get('WEBHOOK_PORT') or '8000'}"
+# Several workers so a slow status page never delays a trigger; deploy work runs in one background
+# runner chosen by a file lock, not in the request workers.
+workers = int(os.environ.get("WEBHOOK_WORKERS") or 3)
+worker_class = "gthread"
+threads = 4
+timeout = 30
+graceful_timeout = 20
+# Each worker builds its own app (and its own runner thread); preloading would start it in the master.
+preload_app = False
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("WEBHOOK_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
+proc_name = "webhook"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The default control socket lives in $HOME and would clash between two stacks on one machine.
+control_socket_disable = True
