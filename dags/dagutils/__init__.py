@@ -1,0 +1,1 @@
+"""Code shared by the DAGs in this folder, versioned and deployed with them."""

@@ -1,0 +1,183 @@
+"""A local fake 1Password Connect server: the real API's paths, JSON shapes and errors, from a JSON file.
+
+Run: python -m devtools.fake_onepassword --items FILE --port N --token T   (binds 127.0.0.1)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import json
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+from devtools.background import BackgroundServer
+from devtools.onepassword_store import Store, StoreError
+
+HEALTH = {
+    "name": "1Password Connect API",
+    "version": "1.8.1",
+    "dependencies": [
+        {"service": "sync", "status": "ACTIVE"},
+        {"service": "sqlite", "status": "ACTIVE", "message": "Connected to ./1password.sqlite"},
+    ],
+}
+_ROUTES = [
+    (re.compile(r"^/v1/vaults$"), "vaults"),
+    (re.compile(r"^/v1/vaults/([^/]+)$"), "vault"),
+    (re.compile(r"^/v1/vaults/([^/]+)/items$"), "items"),
+    (re.compile(r"^/v1/vaults/([^/]+)/items/([^/]+)$"), "item"),
+]
+
+
+class FakeConnect(BackgroundServer):
+    """The fake server plus test controls: recorded requests, injected failures and delays."""
+
+    def __init__(self, store: Store, token: str, host: str = "127.0.0.1", port: int = 0, quiet: bool = True):
+        super().__init__(_Handler, host, port)
+        self.httpd.fake = self
+        self.store = store
+        self.token = token
+        self.quiet = quiet
+        self.delay = 0.0
+        self.requests: list[tuple[str, str]] = []
+        self._faults: list[tuple[int, str, str]] = []
+        self._lock = threading.Lock()
+
+    def fail_next(self, status: int = 500, body: str = "<html>Internal error</html>",
+                  content_type: str = "text/html", times: int = 1) -> None:
+        """Answer the next `times` /v1 requests with this raw response instead of the real one."""
+        with self._lock:
+            self._faults.extend([(status, body, content_type)] * times)
+
+    def _take_fault(self) -> tuple[int, str, str] | None:
+        with self._lock:
+            return self._faults.pop(0) if self._faults else None
+
+    def _record(self, method: str, path: str) -> None:
+        with self._lock:
+            self.requests.append((method, path))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeConnect/1.8.1"
+
+    @property
+    def fake(self) -> FakeConnect:
+        return self.server.fake
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        if not self.fake.quiet:
+            super().log_message(format, *args)
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"status": status, "message": message})
+
+    def _authorized(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        expected = f"Bearer {self.fake.token}"
+        return hmac.compare_digest(header.encode(), expected.encode())
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            return json.loads(self.rfile.read(length) or b"null")
+        except ValueError:
+            raise StoreError(400, "request body is not valid JSON") from None
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._handle("GET")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._handle("PATCH")
+
+    def _handle(self, method: str) -> None:
+        url = urlsplit(self.path)
+        self.fake._record(method, self.path)
+        if url.path == "/heartbeat" and method == "GET":
+            return self._send(200, b".", "text/plain")
+        if self.fake.delay:
+            time.sleep(self.fake.delay)
+        fault = self.fake._take_fault()
+        if fault:
+            return self._send(fault[0], fault[1].encode(), fault[2])
+        if url.path == "/health" and method == "GET":
+            return self._json(200, HEALTH)
+        if not self._authorized():
+            return self._error(401, "Invalid token signature")
+        query = parse_qs(url.query).get("filter", [None])[0]
+        try:
+            self._route(method, url.path, query)
+        except StoreError as exc:
+            self._error(exc.status, exc.message)
+
+    def _route(self, method: str, path: str, query: str | None) -> None:
+        store = self.fake.store
+        for pattern, name in _ROUTES:
+            match = pattern.match(path)
+            if not match:
+                continue
+            args = match.groups()
+            if method == "GET" and name == "vaults":
+                return self._json(200, store.list_vaults(query))
+            if method == "GET" and name == "vault":
+                return self._json(200, store.get_vault(*args))
+            if method == "GET" and name == "items":
+                return self._json(200, store.list_items(*args, query))
+            if method == "GET" and name == "item":
+                return self._json(200, store.get_item(*args))
+            if method == "PUT" and name == "item":
+                return self._json(200, store.replace_item(*args, self._body()))
+            if method == "PATCH" and name == "item":
+                return self._json(200, store.patch_item(*args, self._body()))
+            raise StoreError(405, f"{method} is not supported on {path}")
+        raise StoreError(404, f"{path} not found")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the items file until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.fake_onepassword", description=__doc__)
+    parser.add_argument("--items", required=True, help="JSON file of vaults and items")
+    parser.add_argument("--port", type=int, required=True, help="port on 127.0.0.1 (0 picks one)")
+    parser.add_argument("--token", default=os.environ.get("OP_API_TOKEN"),
+                        help="bearer token clients must send (default: $OP_API_TOKEN)")
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    if not args.token:
+        parser.error("--token (or OP_API_TOKEN) is required: the fake checks bearer tokens like Connect does")
+    try:
+        store = Store.from_file(args.items)
+    except (OSError, ValueError, KeyError) as exc:
+        parser.error(f"cannot load --items {args.items}: {exc}")
+    server = FakeConnect(store, args.token, args.host, args.port, quiet=False)
+    vaults = ", ".join(f"{v['name']} ({v['id']})" for v in store.list_vaults())
+    print(f"fake 1Password Connect on {server.url}; vaults: {vaults}", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
