@@ -1,0 +1,1 @@
+"""The native stack: the same services as docker-compose.yaml, as real processes under supervisord."""

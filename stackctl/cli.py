@@ -1,0 +1,242 @@
+"""`./stack up | down | status | logs | airflow ...`: the native stack's commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from stackctl import health, native, ports, postgres, redis, secrets_file, settings as settings_mod, supervisor, system
+from stackctl.devservices import dev_programs, prepare_dev_files
+from stackctl.services import SERVICES, by_name
+from stackctl.settings import Settings, SettingsError
+
+UP_TIMEOUT = float(os.environ.get("STACK_UP_TIMEOUT", "240"))
+
+
+class Interrupted(Exception):
+    """`down` (SIGTERM) or Ctrl-C arrived while `up` was working."""
+
+
+def echo(message: str) -> None:
+    print(message, flush=True)
+
+
+def _up_pidfile(settings: Settings) -> Path:
+    return supervisor.run_dir(settings) / "up.pid"
+
+
+def _alive(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _bound_ports(settings: Settings) -> dict[str, int]:
+    return {name: port for name, port in settings.ports.items()}
+
+
+def init_stamp(settings: Settings) -> str:
+    requirements = (settings.project_dir / "requirements.txt").read_bytes()
+    import hashlib
+
+    return hashlib.sha256(requirements + settings["_AIRFLOW_WWW_USER_USERNAME"].encode()).hexdigest()
+
+
+def run_init(settings: Settings) -> None:
+    """Migrate and create the admin (the compose airflow-init service), unless already done for this lock."""
+    stamp = native.airflow_home(settings) / ".stack-init"
+    if stamp.exists() and stamp.read_text() == init_stamp(settings):
+        echo("airflow-init: already done for this requirements lock")
+        return
+    service = by_name("airflow-init")
+    native.airflow_home(settings).mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(native.argv(service, settings), env=native.environment(service, settings),
+                            cwd=settings.project_dir, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = proc.communicate()
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow-init failed (exit {proc.returncode}):\n{output[-3000:]}")
+    echo(output.strip().splitlines()[-1] + f" ({time.monotonic() - started:.1f} s)")
+    stamp.write_text(init_stamp(settings))
+
+
+def up(environ: dict[str, str]) -> int:
+    state_dir = Path(environ.get("STACK_STATE_DIR") or settings_mod.PROJECT_DIR / ".state").resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if environ.get("ENVIRONMENT", settings_mod.read_env_file(state_dir / "secrets.env").get("ENVIRONMENT")) != "production":
+        written = secrets_file.ensure(state_dir, environ)
+        if written:
+            echo(f"generated {', '.join(written)} into {state_dir / 'secrets.env'} (mode 0600)")
+    settings = settings_mod.load(environ)
+    system.ensure_packages(echo=echo)
+    run = supervisor.run_dir(settings)
+    run.mkdir(parents=True, exist_ok=True)
+    other = _alive(_up_pidfile(settings))
+    if other and other != os.getpid():
+        raise RuntimeError(f"another `up` (pid {other}) is working on {settings.state_dir}")
+    _up_pidfile(settings).write_text(str(os.getpid()))
+
+    def interrupted(signum, frame):
+        raise Interrupted()
+
+    signal.signal(signal.SIGTERM, interrupted)
+    started = time.monotonic()
+    try:
+        already = supervisor.is_running(settings)
+        if not already:
+            ports.check_free({k: v for k, v in _bound_ports(settings).items() if k.startswith("PUBLIC_")},
+                             settings["HAPROXY_BIND"])
+            ports.check_free({k: v for k, v in _bound_ports(settings).items() if not k.startswith("PUBLIC_")},
+                             settings["BIND_HOST"])
+        if postgres.ensure_cluster(settings):
+            echo(f"created the PostgreSQL cluster in {native.postgres_dirs(settings)[0]}")
+        redis.write_config(settings)
+        Path(settings["DIAGNOSTICS_DIR"]).mkdir(parents=True, exist_ok=True)
+        (settings.state_dir / "logs").mkdir(exist_ok=True)
+        prepare_dev_files(settings)
+        extra = dev_programs(settings)
+        supervisor.write_env_files(settings, extra)
+        supervisor.config_path(settings).write_text(supervisor.render(settings, extra))
+        if already:
+            supervisor.reload_config(settings)
+        else:
+            supervisor.start_daemon(settings)
+        failed = supervisor.start(settings, "postgres", "redis")
+        if failed:
+            raise RuntimeError("could not start the databases: " + "; ".join(failed))
+        postgres.wait_ready(settings)
+        postgres.ensure_database(settings)
+        run_init(settings)
+        for line in supervisor.start(settings, "all"):
+            echo(f"warning: {line} (supervisord keeps retrying it)")
+        names = [s.name for s in supervisor.supervised(settings)]
+        results = health.wait_healthy(settings, names, UP_TIMEOUT)
+        # the first execution-API call after a start takes seconds; pay it now, not in the first task
+        health.http_get(f"http://{settings['BIND_HOST']}:{settings['AIRFLOW_API_PORT']}/execution/health", timeout=15)
+    except Interrupted:
+        echo("interrupted: stopping everything this `up` started")
+        supervisor.shutdown(settings)
+        return 130
+    finally:
+        _up_pidfile(settings).unlink(missing_ok=True)
+    bad = {name: detail for name, (ok, detail) in results.items() if not ok}
+    if bad:
+        for name, detail in bad.items():
+            echo(f"NOT HEALTHY after {UP_TIMEOUT:.0f} s: {name}: {detail} (log: {supervisor.log_path(settings, name)})")
+        return 1
+    echo(f"all {len(results)} services healthy in {time.monotonic() - started:.1f} s")
+    print_urls(settings)
+    return 0
+
+
+def print_urls(settings: Settings) -> None:
+    echo(f"  Airflow UI and API   {settings.public_url('PUBLIC_AIRFLOW_PORT')}   (user "
+         f"{settings['_AIRFLOW_WWW_USER_USERNAME']})")
+    echo(f"  Deploy webhook       {settings.public_url('PUBLIC_WEBHOOK_PORT')}")
+    echo(f"  Flower               {settings.public_url('PUBLIC_FLOWER_PORT')}   (user {settings['FLOWER_USERNAME']})")
+    echo(f"  Diagnostic page      {settings.public_url('PUBLIC_DIAGNOSTICS_PORT')}")
+    echo(f"  HAProxy stats        {settings.public_url('PUBLIC_STATS_PORT')}/stats")
+    where = settings.secrets_file if settings.secrets_file.exists() else "your environment / .env"
+    echo(f"  Passwords are in {where}")
+
+
+def down(environ: dict[str, str]) -> int:
+    settings = settings_mod.load(environ)
+    pid = _alive(_up_pidfile(settings))
+    if pid:
+        echo(f"stopping the `up` in progress (pid {pid})")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 90
+        while _alive(_up_pidfile(settings)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    if supervisor.is_running(settings):
+        started = time.monotonic()
+        supervisor.shutdown(settings)
+        echo(f"stopped in {time.monotonic() - started:.1f} s; state kept in {settings.state_dir}")
+    else:
+        echo("nothing running")
+    return 0
+
+
+def status(environ: dict[str, str]) -> int:
+    settings = settings_mod.load(environ)
+    states = supervisor.states(settings)
+    if not states:
+        echo(f"not running (state folder {settings.state_dir})")
+        return 3
+    names = list(states)
+    results = health.check_all(settings, names)
+    healthy = True
+    echo(f"{'service':24} {'process':10} health")
+    for name in names:
+        ok, detail = results.get(name, (states[name] == "RUNNING", "process only"))
+        healthy &= ok and states[name] == "RUNNING"
+        echo(f"{name:24} {states[name]:10} {'ok' if ok else 'FAILING'}: {detail}")
+    return 0 if healthy else 1
+
+
+def logs(environ: dict[str, str], name: str | None, follow: bool, lines: int) -> int:
+    settings = settings_mod.load(environ)
+    known = [s.name for s in SERVICES if not s.oneshot] + list(dev_programs(settings))
+    targets = [name] if name else known
+    if name and name not in known:
+        raise SettingsError(f"no service named {name!r}; known: {', '.join(known)}")
+    files = [str(supervisor.log_path(settings, t)) for t in targets if supervisor.log_path(settings, t).exists()]
+    if not files:
+        echo("no logs yet")
+        return 0
+    args = ["tail", "-n", str(lines)] + (["-F"] if follow else []) + files
+    return subprocess.call(args)
+
+
+def airflow(environ: dict[str, str], args: list[str]) -> int:
+    """Run the Airflow CLI with the stack's configuration (the native `docker compose run airflow-cli`)."""
+    settings = settings_mod.load(environ)
+    service = by_name("airflow-init")
+    env = native.environment(service, settings)
+    return subprocess.call([settings.bin("airflow"), *args], env=env, cwd=settings.project_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./stack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="install what is missing, start everything, wait until healthy")
+    sub.add_parser("down", help="stop everything; state is kept")
+    sub.add_parser("status", help="each service's process state and health")
+    log_parser = sub.add_parser("logs", help="show a service's log (all if none named)")
+    log_parser.add_argument("service", nargs="?")
+    log_parser.add_argument("-f", "--follow", action="store_true")
+    log_parser.add_argument("-n", "--lines", type=int, default=50)
+    airflow_parser = sub.add_parser("airflow", help="the Airflow CLI against this stack, e.g. dags test weather-checker")
+    airflow_parser.add_argument("args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    environ = dict(os.environ)
+    try:
+        if args.command == "up":
+            return up(environ)
+        if args.command == "down":
+            return down(environ)
+        if args.command == "status":
+            return status(environ)
+        if args.command == "logs":
+            return logs(environ, args.service, args.follow, args.lines)
+        return airflow(environ, args.args)
+    except (SettingsError, ports.PortInUse, system.MissingSystemPackage, RuntimeError) as error:
+        print(f"stack {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,123 @@
+"""Health of each service, checked the way an operator would, and waiting until all are healthy."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from stackctl import postgres
+from stackctl.settings import Settings
+
+Check = Callable[[Settings], tuple[bool, str]]
+
+
+def http_get(url: str, auth: tuple[str, str] | None = None, timeout: float = 2.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except (OSError, urllib.error.URLError) as error:
+        return 0, str(error).encode()
+
+
+def _http_ok(url: str, auth: tuple[str, str] | None = None) -> tuple[bool, str]:
+    status, body = http_get(url, auth)
+    return status == 200, f"HTTP {status}" if status else body.decode(errors="replace")[:80]
+
+
+def _local(settings: Settings, port: str) -> str:
+    return f"http://{settings['BIND_HOST']}:{settings[port]}"
+
+
+def api_health(settings: Settings) -> dict:
+    status, body = http_get(_local(settings, "AIRFLOW_API_PORT") + "/api/v2/monitor/health")
+    if status != 200:
+        return {}
+    return json.loads(body)
+
+
+def _component(key: str) -> Check:
+    def check(settings: Settings) -> tuple[bool, str]:
+        report = api_health(settings).get(key) or {}
+        status = report.get("status")
+        return status == "healthy", f"{status or 'unknown'} (latest heartbeat {report.get('latest_' + key + '_heartbeat', report.get('latest_scheduler_heartbeat', '-'))})"
+    return check
+
+
+def redis_ping(settings: Settings) -> tuple[bool, str]:
+    try:
+        with socket.create_connection((settings["REDIS_HOST"], int(settings["REDIS_PORT"])), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+    except OSError as error:
+        return False, str(error)
+    return reply.startswith(b"+PONG"), reply.decode(errors="replace").strip()
+
+
+def worker_ping(settings: Settings) -> tuple[bool, str]:
+    """Ask the workers through the broker, as `celery inspect ping` does."""
+    from celery import Celery
+
+    app = Celery(broker=f"redis://{settings['REDIS_HOST']}:{settings['REDIS_PORT']}/0")
+    try:
+        replies = app.control.ping(timeout=1.0)
+    except Exception as error:  # the broker may still be starting
+        return False, str(error)[:80]
+    finally:
+        app.close()
+    names = sorted(name for reply in replies for name in reply)
+    return bool(names), ", ".join(names) or "no worker answered"
+
+
+def _public(port: str, path: str, auth: bool = False) -> Check:
+    def check(settings: Settings) -> tuple[bool, str]:
+        credentials = (settings["FLOWER_USERNAME"], settings["FLOWER_PASSWORD"]) if auth else None
+        return _http_ok(settings.public_url(port) + path, credentials)
+    return check
+
+
+CHECKS: dict[str, Check] = {
+    "postgres": lambda s: (postgres.is_ready(s), "accepting connections" if postgres.is_ready(s) else "not ready"),
+    "redis": redis_ping,
+    "airflow-apiserver": lambda s: _http_ok(_local(s, "AIRFLOW_API_PORT") + "/api/v2/monitor/health"),
+    "airflow-scheduler": lambda s: _http_ok(_local(s, "SCHEDULER_HEALTH_PORT") + "/health"),
+    "airflow-dag-processor": _component("dag_processor"),
+    "airflow-triggerer": _component("triggerer"),
+    "airflow-worker": worker_ping,
+    "flower": lambda s: _http_ok(_local(s, "FLOWER_PORT") + "/healthcheck",
+                                 (s["FLOWER_USERNAME"], s["FLOWER_PASSWORD"])),
+    "webhook": lambda s: _http_ok(_local(s, "WEBHOOK_PORT") + "/healthz"),
+    "diagnostics": lambda s: _http_ok(_local(s, "DIAGNOSTICS_PORT") + "/"),
+    "haproxy": _public("PUBLIC_AIRFLOW_PORT", "/api/v2/monitor/health"),
+}
+
+
+def check_all(settings: Settings, names: list[str]) -> dict[str, tuple[bool, str]]:
+    return {name: CHECKS[name](settings) for name in names if name in CHECKS}
+
+
+def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None) -> dict[str, tuple[bool, str]]:
+    """Poll until every named service is healthy; return the last results (some unhealthy if timed out)."""
+    deadline = time.monotonic() + timeout
+    pending = [n for n in names if n in CHECKS]
+    results: dict[str, tuple[bool, str]] = {}
+    while True:
+        for name in list(pending):
+            results[name] = CHECKS[name](settings)
+            if results[name][0]:
+                pending.remove(name)
+                if on_change:
+                    on_change(name)
+        if not pending or time.monotonic() > deadline:
+            return results
+        time.sleep(0.25)

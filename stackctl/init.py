@@ -1,0 +1,68 @@
+"""airflow-init: refuse unsafe production settings, migrate the metadata DB, create the first admin.
+
+The same program runs as the compose `airflow-init` service and as a step of the native `up`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from stackctl.settings import KNOWN_DEFAULTS, SettingsError
+
+# Checked here too, since under compose this is the first program that sees the real environment.
+REQUIRED_IN_PRODUCTION = (
+    "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW__API__SECRET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "_AIRFLOW_WWW_USER_PASSWORD",
+)
+
+
+def check_environment(environ: dict[str, str]) -> None:
+    """Raise SettingsError naming the first missing or well-known credential in production."""
+    if environ.get("ENVIRONMENT", "development") != "production":
+        return
+    for name in REQUIRED_IN_PRODUCTION:
+        value = environ.get(name, "")
+        if value.strip().lower() in KNOWN_DEFAULTS or len(value) < 12:
+            raise SettingsError(f"ENVIRONMENT=production refuses to start: {name} is missing, a well-known "
+                                f"default or shorter than 12 characters")
+
+
+def migrate() -> None:
+    subprocess.run(["airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+
+
+def ensure_admin(username: str, password: str) -> str:
+    """Create the first admin if no user has that name; never touch an existing account."""
+    from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
+
+    with get_application_builder() as appbuilder:
+        if appbuilder.sm.find_user(username=username):
+            return f"admin user {username!r} already exists"
+        role = appbuilder.sm.find_role("Admin")
+        if not appbuilder.sm.add_user(username, "Airflow", "Admin", f"{username}@localhost", role, password):
+            raise SystemExit(f"could not create the admin user {username!r}")
+        return f"created admin user {username!r}"
+
+
+def main() -> int:
+    try:
+        check_environment(dict(os.environ))
+    except SettingsError as error:
+        print(f"airflow-init: {error}", file=sys.stderr)
+        return 2
+    username = os.environ.get("_AIRFLOW_WWW_USER_USERNAME") or "admin"
+    password = os.environ.get("_AIRFLOW_WWW_USER_PASSWORD")
+    if not password:
+        print("airflow-init: _AIRFLOW_WWW_USER_PASSWORD is not set; it is the first admin's password", file=sys.stderr)
+        return 2
+    migrate()
+    print(f"airflow-init: database migrated; {ensure_admin(username, password)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Exec one service with the environment `up` resolved for it (supervisord only knows the state folder)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main(name: str) -> None:
+    path = Path(os.environ["STACK_STATE_DIR"]) / "run" / "env" / f"{name}.json"
+    spec = json.loads(path.read_text())
+    os.execve(spec["argv"][0], spec["argv"], spec["env"])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,114 @@
+"""The one definition of the stack: its services, their commands and the environment they share.
+
+docker-compose.yaml describes the same services; tests/stackctl/test_one_definition.py fails when they drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stackctl.settings import Settings
+
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A long-running program (or a one-shot step) of the stack."""
+
+    name: str
+    command: tuple[str, ...]
+    airflow_env: bool = False  # receives the shared Airflow environment
+    env: tuple[str, ...] = ()  # further variables it reads
+    oneshot: bool = False  # runs to completion before the others start
+    infra: bool = False  # an upstream image under compose; its native command is not compared
+    optional_setting: str = ""  # started only when this variable is set
+
+    @property
+    def program(self) -> str:
+        return self.command[0]
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("postgres", ("postgres",), infra=True, env=("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")),
+    Service("redis", ("redis-server",), infra=True),
+    Service("airflow-init", ("python", "-m", "stackctl.init"), airflow_env=True, oneshot=True,
+            env=("_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD")),
+    Service("airflow-apiserver", ("airflow", "api-server", "--proxy-headers"), airflow_env=True),
+    Service("airflow-scheduler", ("airflow", "scheduler"), airflow_env=True),
+    Service("airflow-dag-processor", ("airflow", "dag-processor"), airflow_env=True),
+    Service("airflow-triggerer", ("airflow", "triggerer", "--skip-serve-logs"), airflow_env=True),
+    Service("airflow-worker", ("airflow", "celery", "worker", "--skip-serve-logs"), airflow_env=True),
+    Service("flower", ("airflow", "celery", "flower"), airflow_env=True),
+    Service("webhook", ("gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"),
+            airflow_env=True, env=("BIND_HOST", "WEBHOOK_PORT", "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_USERNAME",
+                                   "_AIRFLOW_WWW_USER_PASSWORD")),
+    Service("smee-relay", ("relay/run",), env=("SMEE_URL", "PUBLIC_WEBHOOK_PORT"), optional_setting="SMEE_URL"),
+    Service("diagnostics", ("python", "-m", "diagnostics"),
+            env=("BIND_HOST", "DIAGNOSTICS_PORT", "DIAGNOSTICS_DIR")),
+    Service("haproxy", ("haproxy", "-W", "-db", "-f", "haproxy/haproxy.cfg"), infra=True,
+            env=("HAPROXY_BIND", "AIRFLOW_API_HOST", "AIRFLOW_API_PORT", "WEBHOOK_HOST", "WEBHOOK_PORT",
+                 "FLOWER_HOST", "FLOWER_PORT", "DIAGNOSTICS_HOST", "DIAGNOSTICS_PORT", "FLOWER_USERNAME",
+                 "FLOWER_PASSWORD", "PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT",
+                 "PUBLIC_DIAGNOSTICS_PORT", "PUBLIC_STATS_PORT")),
+)
+
+PUBLIC_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT", "PUBLIC_DIAGNOSTICS_PORT",
+                "PUBLIC_STATS_PORT")
+
+
+def by_name(name: str) -> Service:
+    for service in SERVICES:
+        if service.name == name:
+            return service
+    raise KeyError(f"no service named {name!r}; known: {', '.join(s.name for s in SERVICES)}")
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    """The environment every Airflow component, the webhook and airflow-init share (compose: x-airflow-common)."""
+    s = settings
+    db = f"{s['POSTGRES_USER']}:{s['POSTGRES_PASSWORD']}@{s['POSTGRES_HOST']}:{s['POSTGRES_PORT']}/{s['POSTGRES_DB']}"
+    api = f"http://{s['AIRFLOW_API_HOST']}:{s['AIRFLOW_API_PORT']}"
+    return {
+        "ENVIRONMENT": s.environment,
+        "TEAM_TIMEZONE": s["TEAM_TIMEZONE"],
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__FERNET_KEY": s["AIRFLOW__CORE__FERNET_KEY"],
+        # "fail to safe": a DAG that appears on a development machine waits to be switched on
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False" if s.production else "True",
+        # workers talk to the api-server directly: HAProxy refuses /execution/ from outside
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        # re-serialise a changed DAG at once instead of skipping changes for 30 s
+        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://{s['REDIS_HOST']}:{s['REDIS_PORT']}/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{db}",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": s["WORKER_CONCURRENCY"],
+        "AIRFLOW__CELERY__FLOWER_HOST": s["BIND_HOST"],
+        "AIRFLOW__CELERY__FLOWER_PORT": s["FLOWER_PORT"],
+        "AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{s['FLOWER_USERNAME']}:{s['FLOWER_PASSWORD']}",
+        "AIRFLOW__API__HOST": s["BIND_HOST"],
+        "AIRFLOW__API__PORT": s["AIRFLOW_API_PORT"],
+        "AIRFLOW__API__BASE_URL": s.get("AIRFLOW__API__BASE_URL") or s.public_url("PUBLIC_AIRFLOW_PORT"),
+        "AIRFLOW__API__SECRET_KEY": s["AIRFLOW__API__SECRET_KEY"],
+        "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        "AIRFLOW__API_AUTH__JWT_SECRET": s["AIRFLOW__API_AUTH__JWT_SECRET"],
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": s["BIND_HOST"],
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": s["SCHEDULER_HEALTH_PORT"],
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
+        "OP_CONNECT": s.get("OP_CONNECT"),
+        "OP_API_TOKEN": s.get("OP_API_TOKEN"),
+        "OP_VAULT_ID": s.get("OP_VAULT_ID"),
+        "DIAGNOSTICS_DIR": s["DIAGNOSTICS_DIR"],
+        "AIRFLOW_API_HOST": s["AIRFLOW_API_HOST"],
+        "AIRFLOW_API_PORT": s["AIRFLOW_API_PORT"],
+        "REDIS_HOST": s["REDIS_HOST"],
+        "REDIS_PORT": s["REDIS_PORT"],
+        "WEBHOOK_HOST": s["WEBHOOK_HOST"],
+        "FLOWER_USERNAME": s["FLOWER_USERNAME"],
+        "FLOWER_PASSWORD": s["FLOWER_PASSWORD"],
+    }
