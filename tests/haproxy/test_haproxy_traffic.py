@@ -1,0 +1,138 @@
+"""Real requests through haproxy/haproxy.cfg: auth, blocked paths, routing, limits."""
+
+import time
+
+import pytest
+
+# The production host names the `stack` fixture configures (tests/haproxy/conftest.py).
+FLOWER = "flower.example.test"
+AIRFLOW = "airflow.example.test"
+WEBHOOK = "webhook.example.test"
+DIAGNOSTICS = "diagnostics.example.test"
+
+
+def test_flower_port_without_credentials_is_refused(stack):
+    before = len(stack.backends["flower"].client_requests())
+    reply = stack.request("flower", "/")
+    assert reply.status == 401
+    assert reply.headers["www-authenticate"].startswith("Basic")
+    assert len(stack.backends["flower"].client_requests()) == before
+
+
+# The old config let any Host header other than the production name through on Flower's port.
+@pytest.mark.parametrize("host", ["evil.example", "localhost", "127.0.0.1", "", "FLOWER.EXAMPLE.TEST",
+                                  "airflow-workers.austinmobility.io", "flower.example.test:8082"])
+def test_flower_needs_credentials_whatever_the_host_header(stack, host):
+    before = len(stack.backends["flower"].client_requests())
+    reply = stack.request("flower", "/tasks", host=host)
+    assert reply.status == 401
+    assert len(stack.backends["flower"].client_requests()) == before
+
+
+@pytest.mark.parametrize("auth", [("ops", "wrong"), ("admin", "correct horse battery staple"), ("ops", "")])
+def test_flower_refuses_wrong_credentials(stack, auth):
+    assert stack.request("flower", "/", auth=auth).status == 401
+
+
+def test_flower_with_credentials_reaches_flower(stack, operator_auth):
+    reply = stack.request("flower", "/workers", auth=operator_auth)
+    assert (reply.status, reply.text) == (200, "flower")
+    assert stack.backends["flower"].client_requests()[-1].path == "/workers"
+
+
+@pytest.mark.parametrize("port_name", ["airflow", "webhook", "diagnostics", "flower"])
+def test_flower_host_name_routes_to_flower_on_any_port_and_still_needs_auth(stack, operator_auth, port_name):
+    assert stack.request(port_name, "/", host=FLOWER).status == 401
+    reply = stack.request(port_name, "/", host=f"{FLOWER}:443", auth=operator_auth)
+    assert (reply.status, reply.text) == (200, "flower")
+
+
+@pytest.mark.parametrize("path", ["/execution/", "/execution", "/execution/task-instances/x/run",
+                                  "//execution/health", "/%65xecution/health", "/EXECUTION/health",
+                                  "/./execution/health", "/execution?x=1", "/%2Fexecution/"])
+def test_execution_api_is_refused_and_never_reaches_the_api_server(stack, path):
+    reply = stack.request("airflow", path, method="PATCH", body=b"{}")
+    assert reply.status == 403
+    assert not [seen for seen in stack.backends["airflow"].seen if "xecution" in seen.path.lower()]
+
+
+def test_execution_api_is_refused_even_when_reached_by_host_name(stack):
+    assert stack.request("webhook", "/execution/health", host=AIRFLOW).status == 403
+    assert not [seen for seen in stack.backends["airflow"].seen if "execution" in seen.path.lower()]
+
+
+@pytest.mark.parametrize("path", ["/api/v2/dags", "/auth/token", "/dags/executions-report", "/"])
+def test_airflow_port_serves_the_api_server(stack, path):
+    reply = stack.request("airflow", path)
+    assert (reply.status, reply.text) == (200, "airflow")
+    assert stack.backends["airflow"].client_requests()[-1].path == path
+
+
+def test_forwarded_headers_come_from_haproxy_not_the_client(stack):
+    stack.request("airflow", "/api/v2/version",
+                  headers={"X-Forwarded-For": "10.9.9.9", "X-Forwarded-Proto": "https"})
+    seen = stack.backends["airflow"].client_requests()[-1]
+    assert seen.headers["x-forwarded-for"] == "127.0.0.1"
+    assert seen.headers["x-forwarded-proto"] == "http"
+
+
+def test_diagnostics_port_is_public(stack):
+    reply = stack.request("diagnostics", "/")
+    assert (reply.status, reply.text) == (200, "diagnostics")
+    reply = stack.request("airflow", "/index.html", host=DIAGNOSTICS)
+    assert (reply.status, reply.text) == (200, "diagnostics")
+
+
+def test_webhook_port_and_host_name_reach_the_webhook(stack):
+    assert stack.request("webhook", "/healthz").text == "webhook"
+    assert stack.request("airflow", "/status", host=WEBHOOK).text == "webhook"
+
+
+def test_stats_page_needs_credentials(stack, operator_auth):
+    assert stack.request("stats", "/").status == 401
+    assert stack.request("stats", "/", auth=("ops", "nope")).status == 401
+    reply = stack.request("stats", "/", auth=operator_auth)
+    assert reply.status == 200
+    assert "Statistics Report" in reply.text
+
+
+def post(stack, source, body=b"{}", headers=None):
+    """POST to the webhook port from one loopback source address."""
+    return stack.request("webhook", "/webhook", method="POST", body=body, source=source, headers=headers)
+
+
+def test_webhook_body_size_is_capped(stack):
+    before = len(stack.backends["webhook"].client_requests())
+    # Refused on the headers alone: HAProxy never waits for the mebibyte to arrive.
+    big = stack.request("webhook", "/webhook", method="POST", source="127.0.0.9",
+                        headers={"Content-Length": str(1024 * 1024 + 1)})
+    assert big.status == 413
+    chunked = post(stack, "127.0.0.9", headers={"Transfer-Encoding": "chunked"})
+    assert chunked.status == 411
+    assert len(stack.backends["webhook"].client_requests()) == before
+    assert post(stack, "127.0.0.9", body=b'{"ref": "production"}').status == 200
+    assert stack.backends["webhook"].client_requests()[-1].body == b'{"ref": "production"}'
+
+
+def test_webhook_rate_limit_is_per_client(fresh_stack):
+    statuses = [post(fresh_stack, "127.0.0.2").status for _ in range(31)]
+    assert statuses[:30] == [200] * 30
+    assert statuses[30] == 429
+    assert post(fresh_stack, "127.0.0.2").status == 429
+    # Another client is not punished for the first one.
+    assert post(fresh_stack, "127.0.0.3").status == 200
+    # Only the webhook is limited.
+    assert fresh_stack.request("airflow", "/api/v2/dags", source="127.0.0.2").status == 200
+
+
+def test_backend_is_served_within_a_second_of_becoming_healthy(fresh_stack, backend_factory):
+    diagnostics = fresh_stack.backends["diagnostics"]
+    port = diagnostics.port
+    diagnostics.stop()
+    fresh_stack.wait_until(lambda: fresh_stack.request("diagnostics", "/").status == 503, timeout=5,
+                           what="diagnostics to be reported down (503)")
+    started = time.monotonic()
+    fresh_stack.backends["diagnostics"] = backend_factory("diagnostics", port)
+    served = fresh_stack.wait_until(lambda: fresh_stack.request("diagnostics", "/").status == 200, timeout=5,
+                                    what="diagnostics to be served again")
+    assert served - started < 1.0
