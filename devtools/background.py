@@ -24,8 +24,9 @@ class BackgroundServer:
         return f"http://{self.httpd.server_address[0]}:{self.port}"
 
     def start(self) -> BackgroundServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"fake:{self.port}",
-                                        daemon=True)
+        # A short poll interval makes stop() quick, which keeps fixture teardown fast.
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"fake:{self.port}", daemon=True)
         self._thread.start()
         return self
 

@@ -27,6 +27,7 @@ class FakeSlack(BackgroundServer):
         self.token = token
         self.quiet = quiet
         self.messages: list[dict] = []
+        self.posts = 0  # every POST received, including refused ones: tests count retries with it
         self._faults: list[tuple[int, str]] = []
         self._lock = threading.Lock()
 
@@ -37,6 +38,7 @@ class FakeSlack(BackgroundServer):
 
     def _take_fault(self) -> tuple[int, str] | None:
         with self._lock:
+            self.posts += 1
             return self._faults.pop(0) if self._faults else None
 
     def record(self, message: dict) -> None:
