@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 
 from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app; `test_config` overrides settings fields (tests) and Flask config keys."""
-    from webhook import errors, health, logs, settings, status, trigger
+    """Build the app; `test_config` overrides settings fields (lowercase) and Flask config (UPPERCASE)."""
+    from webhook import auth, errors, health, logs, metrics, rollback, settings, status, trigger
 
     app = Flask(__name__)
     test_config = dict(test_config or {})
-    flask_keys = {k: test_config.pop(k) for k in list(test_config) if k.isupper()}
-    app.config.update(flask_keys)
+    app.config.update({k: test_config.pop(k) for k in list(test_config) if k.isupper()})
     logs.init_app(app)
-    settings.init_app(app, test_config)
+    cfg = settings.init_app(app, test_config)
     errors.init_app(app)
+    auth.init_app(app)
     health.init_app(app)
     status.init_app(app)
+    metrics.init_app(app)
     trigger.init_app(app)
-    logging.getLogger(__name__).info("event=app_ready environment=%s", settings.get(app).environment)
+    rollback.init_app(app)
+    if cfg.start_runner and cfg.deploys_configured:
+        from webhook.deploy.runner import Runner
+
+        runner = Runner(cfg)
+        runner.start()
+        app.extensions["runner"] = runner
+        atexit.register(runner.stop)
+    logging.getLogger(__name__).info(
+        "event=app_ready environment=%s deploys_configured=%s branch=%s runner=%s",
+        cfg.environment, cfg.deploys_configured, cfg.branch, "runner" in app.extensions)
     return app

@@ -1,0 +1,106 @@
+"""Fixtures for the webhook tests: a real origin repository, the app, signed requests, a fake Airflow."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+
+from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: F401 - fixtures
+from tests.webhook.fake_airflow import FakeAirflow
+from tests.webhook.gitrepo import Origin, good_dag
+from webhook import create_app, settings
+from webhook.auth import sign
+from webhook.deploy.pipeline import Context
+from webhook.deploy.runner import Runner
+
+KEY = "test-webhook-key-0123456789abcdef"
+ENV_NAMES = ("ENVIRONMENT", "WEBHOOK_KEY", "DEPLOY_REPO_URL", "STACK_STATE_DIR", "DEPLOY_DIR", "STACK_COMMIT",
+             "OP_CONNECT", "OP_CONNECT_HOST", "OP_API_TOKEN", "OP_CONNECT_TOKEN", "OP_VAULT_ID",
+             "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD", "DEPLOY_RUNNER")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    """Tests never inherit the developer's stack settings."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def origin(tmp_path) -> Origin:
+    """A bare origin whose production branch holds one valid DAG."""
+    repo = Origin(tmp_path / "git")
+    repo.commit({"dags/hello.py": good_dag("hello"), "README.md": "demo\n"}, "Initial DAGs (#1)")
+    return repo
+
+
+def signed(commit: str, key: str = KEY, delivery_id: str | None = None, timestamp: int | None = None,
+           **extra) -> dict:
+    """Headers the GitHub Action's script would send for this commit."""
+    delivery_id = delivery_id or f"test-{secrets.token_hex(8)}"
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {"X-Webhook-Key": key, "Webhook-Id": delivery_id, "Webhook-Timestamp": str(timestamp),
+            "Webhook-Signature": sign(key, delivery_id, timestamp, commit), **extra}
+
+
+@pytest.fixture
+def make_app(tmp_path, origin):
+    """Build apps on the same state folder (a second call is a 'restarted' webhook)."""
+    def build(**overrides):
+        config = {"state_dir": tmp_path / "state", "repo_url": origin.url, "webhook_key": KEY,
+                  "start_runner": False, "poll_interval": 0.0, "visible_timeout": 5.0, **overrides}
+        return create_app(config)
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runners():
+    """Runners built by a test are stopped (and their warm validator killed) at teardown."""
+    made: list[Runner] = []
+    yield made
+    for runner in made:
+        runner.stop()
+
+
+@pytest.fixture
+def runner(app, runners) -> Runner:
+    """The deploy runner for `app`, driven synchronously by the test (run_pending / poll)."""
+    made = Runner(settings.get(app))
+    runners.append(made)
+    return made
+
+
+@pytest.fixture
+def airflow(tmp_path):
+    """A fake Airflow API whose 'DAG processor' reads the mirror's published branch."""
+    with FakeAirflow(tmp_path / "state" / "deploy" / "mirror.git") as fake:
+        yield fake
+
+
+@pytest.fixture
+def airflow_app(make_app, airflow):
+    return make_app(airflow_url=airflow.url, airflow_username=airflow.username,
+                    airflow_password=airflow.password)
+
+
+@pytest.fixture
+def airflow_runner(airflow_app, airflow, runners) -> Runner:
+    """A runner wired to the fake Airflow, with the initial commit already deployed and parsed."""
+    made = Runner(settings.get(airflow_app), Context.build(settings.get(airflow_app)))
+    runners.append(made)
+    tip = made.ctx.mirror.fetch()
+    made.ctx.mirror.publish(tip, None)
+    airflow.parse()
+    return made

@@ -1,0 +1,72 @@
+"""Health, status page (HTML and JSON) and per-deploy status for the trigger script."""
+
+from __future__ import annotations
+
+from tests.webhook.conftest import signed
+from webhook import create_app
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_starts_with_nothing_configured_and_says_so(tmp_path):
+    client = create_app({"state_dir": tmp_path, "start_runner": False}).test_client()
+    assert client.get("/healthz").status_code == 200
+    page = client.get("/")
+    assert page.status_code == 200 and b"not configured" in page.data
+    response = client.post("/webhook", json={"commit": "a" * 40})
+    assert response.status_code == 503
+    assert "deploys not configured" in response.json["error"]
+
+
+def test_status_is_html_for_browsers_and_json_when_asked(client):
+    html = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert html.content_type.startswith("text/html")
+    assert b"Deployed commit" in html.data
+    data = client.get("/", headers={"Accept": "application/json"}).json
+    assert data["branch"] == "production"
+    assert data["deployed_commit"] is None
+    assert data["deploys"] == []
+    assert data["restart"]["required"] is False
+    assert client.get("/?format=json").is_json
+
+
+def test_status_shows_a_finished_deploy(client, origin, runner):
+    commit = origin.head()
+    queued = client.post("/webhook", json={"commit": commit, "pr": 7}, headers=signed(commit))
+    runner.run_pending()
+    data = client.get("/", headers={"Accept": "application/json"}).json
+    assert data["deployed_commit"] == commit
+    last = data["deploys"][0]
+    assert last["id"] == queued.json["deploy_id"]
+    assert last["state"] == "succeeded" and last["pr"] == 7 and last["author"] == "Ada Tester"
+    assert set(last["stages"]) >= {"fetch", "check", "validate", "publish"}
+    html = client.get("/").data.decode()
+    assert commit[:12] in html and "succeeded" in html
+    one = client.get(queued.json["status_url"])
+    assert one.status_code == 200 and one.json["state"] == "succeeded"
+
+
+def test_unknown_deploy_is_404(client):
+    assert client.get("/deploys/20260101T000000-abcdef").status_code == 404
+    assert client.get("/deploys/" + "x" * 100).status_code == 404
+
+
+def test_relay_event_is_shown(client, origin):
+    commit = origin.head()
+    # smee-client adds a `timestamp` header (milliseconds) to what it forwards.
+    headers = {**signed(commit), "timestamp": "1795290539685"}
+    client.post("/webhook", json={"commit": commit}, headers=headers)
+    relay = client.get("/?format=json").json["relay"]
+    assert relay["via_relay"] is True and relay["outcome"] == "accepted"
+    assert relay["relay_timestamp"] == 1795290539.685
+
+
+def test_every_response_carries_a_request_id(client):
+    response = client.get("/healthz", headers={"X-Request-Id": "from-haproxy-1"})
+    assert response.headers["X-Request-Id"] == "from-haproxy-1"
+    generated = client.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert generated.headers["X-Request-Id"] != "bad id with spaces"

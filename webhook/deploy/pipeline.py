@@ -1,0 +1,258 @@
+"""One deploy or rollback, stage by stage, with every step recorded in the history."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from webhook.deploy import notify
+from webhook.deploy.airflow_api import AirflowClient, AirflowError
+from webhook.deploy.git import GitError
+from webhook.deploy.history import History
+from webhook.deploy.mirror import Mirror
+from webhook.deploy.pin import Pin
+from webhook.deploy.restart import outside_dags
+from webhook.deploy.validation import ValidationError, Validator
+from webhook.settings import Settings
+
+log = logging.getLogger(__name__)
+PR_RE = re.compile(r"#(\d{1,9})\b")
+
+
+class Stop(Exception):
+    """End the deploy with a result; nothing after the raising stage runs."""
+
+    def __init__(self, state: str, reason: str, retryable: bool = False):
+        super().__init__(reason)
+        self.state, self.reason, self.retryable = state, reason, retryable
+
+
+@dataclass
+class Context:
+    """What every deploy needs, built once by the runner (or the rollback CLI)."""
+
+    cfg: Settings
+    history: History
+    mirror: Mirror
+    validator: Validator
+    airflow: AirflowClient | None
+    pin: Pin
+
+    @classmethod
+    def build(cls, cfg: Settings, warm: bool = True, airflow: AirflowClient | None = None) -> Context:
+        if airflow is None and cfg.airflow_username and cfg.airflow_password:
+            airflow = AirflowClient(cfg.airflow_url, cfg.airflow_username, cfg.airflow_password,
+                                    cfg.bundle_name)
+        return cls(
+            cfg=cfg,
+            history=History(cfg.deploy_dir / "history.jsonl"),
+            mirror=Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout),
+            validator=Validator(cfg.validate_timeout, cfg.bundle_name, warm=warm),
+            airflow=airflow,
+            pin=Pin(cfg.deploy_dir),
+        )
+
+
+class Run:
+    """The state of one deploy while it runs; `stage()` times and records each step."""
+
+    def __init__(self, ctx: Context, record: dict):
+        self.ctx = ctx
+        self.record = dict(record)
+        self.stages: dict[str, float] = dict(record.get("stages") or {})
+
+    def save(self, **fields) -> None:
+        self.record.update(fields)
+        self.ctx.history.append({**fields, "id": self.record["id"], "stages": self.stages})
+
+    @contextmanager
+    def stage(self, name: str):
+        self.save(state="running", stage=name)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(time.monotonic() - started, 3)
+
+    def finish(self, state: str, reason: str = "", **fields) -> dict:
+        self.save(state=state, result=state, reason=reason, stage=None, finished_at=round(time.time(), 3),
+                  **fields)
+        log.info("event=deploy_finished id=%s kind=%s commit=%s state=%s reason=%r stages=%s",
+                 self.record["id"], self.record.get("kind"), self.record.get("commit"), state, reason,
+                 self.stages)
+        notify.announce(self.record)
+        return self.record
+
+
+def describe_commit(ctx: Context, run: Run, commit: str) -> None:
+    info = ctx.mirror.commit_info(commit)
+    pr = run.record.get("pr")
+    if not pr and (match := PR_RE.search(info["subject"])):
+        pr = int(match.group(1))
+    run.save(author=info["author"], subject=info["subject"][:200], pr=pr)
+
+
+def changed_outside(ctx: Context, deployed: str | None, commit: str) -> list[str]:
+    """Stack files (not DAG code) that differ; nothing to compare on the very first deploy."""
+    if deployed is None or deployed == commit:
+        return []
+    return outside_dags(ctx.mirror.changed_paths(deployed, commit))
+
+
+def validate(ctx: Context, run: Run, commit: str) -> dict:
+    """Export the commit and import its DAGs in a child process; Stop("rejected") on any problem."""
+    work = ctx.cfg.deploy_dir / "work" / run.record["id"]
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        with run.stage("validate"):
+            ctx.mirror.export(commit, work / "tree")
+            dags = work / "tree" / ctx.cfg.dags_subdir
+            if not dags.is_dir():
+                raise Stop("rejected", f"commit has no {ctx.cfg.dags_subdir}/ folder")
+            report = ctx.validator.check(dags, work / "report.json")
+    except ValidationError as exc:
+        raise Stop("failed", str(exc), retryable=True) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if not report["ok"]:
+        problems = report["problems"]
+        first = problems[0]
+        reason = (f"{len(problems)} DAG problem(s); first: {first['kind']} in {first['file']}: "
+                  f"{first['message'].strip().splitlines()[-1][:300]}")
+        run.save(problems=problems[:20])
+        raise Stop("rejected", reason)
+    run.save(dag_ids=sorted(report["dag_ids"]), validate_seconds=report["seconds"])
+    return report
+
+
+def import_errors(ctx: Context) -> list[dict]:
+    try:
+        return ctx.airflow.import_errors()
+    except AirflowError as exc:
+        raise Stop("failed", f"{exc}; nothing was published", retryable=True) from None
+
+
+def move(ctx: Context, new: str | None, old: str | None) -> None:
+    """Move the published ref from `old` to `new` (None deletes it), failing if someone moved it."""
+    if new is None:
+        ctx.mirror.git("update-ref", "-d", ctx.mirror.published_ref, old)
+    else:
+        ctx.mirror.publish(new, old)
+
+
+def confirm(ctx: Context, run: Run, commit: str, dag_ids: set[str], before: list[dict]) -> str | None:
+    """Make Airflow reparse now, wait for the DAGs at `commit`; return why it is bad, or None."""
+    with run.stage("reparse"):
+        try:
+            asked = ctx.airflow.refresh()
+        except AirflowError as exc:
+            return f"could not request a reparse: {exc}"
+    if not asked:
+        # The bundle has no DAG yet, so no file token: Airflow's refresh_interval will pick it up.
+        run.save(note="no DAG in the bundle yet; waiting for Airflow's own refresh")
+    with run.stage("visible"):
+        try:
+            behind = ctx.airflow.wait_for_version(dag_ids, commit, ctx.cfg.visible_timeout)
+            after = ctx.airflow.import_errors()
+        except AirflowError as exc:
+            return f"could not confirm the deploy: {exc}"
+    run.save(import_errors_before=len(before), import_errors_after=len(after))
+    if behind:
+        return (f"{len(behind)} DAG(s) did not report commit {commit[:12]} within "
+                f"{ctx.cfg.visible_timeout:g}s: {', '.join(sorted(behind)[:5])}")
+    if len(after) > len(before):
+        old = {e.get("filename") for e in before}
+        new = [e for e in after if e.get("filename") not in old] or after
+        trace = (new[0].get("stack_trace") or "").strip().splitlines()[-1:] or [""]
+        return (f"import errors rose from {len(before)} to {len(after)}: "
+                f"{new[0].get('filename')}: {trace[0][:300]}")
+    return None
+
+
+def deploy(ctx: Context, record: dict, tip: str) -> dict:
+    """Deploy `record["commit"]`, already fetched; `tip` is the origin branch tip just fetched."""
+    run = Run(ctx, record)
+    commit = record["commit"]
+    try:
+        with run.stage("check"):
+            if not ctx.mirror.has_commit(commit) or not ctx.mirror.is_ancestor(commit, tip):
+                raise Stop("rejected", f"commit {commit[:12]} is not on branch {ctx.cfg.branch}")
+            describe_commit(ctx, run, commit)
+            deployed = ctx.mirror.deployed()
+            resumed = record.get("source") == "resume"
+            if deployed == commit and not resumed:
+                raise Stop("skipped", "already deployed")
+            if deployed and deployed != commit and ctx.mirror.is_ancestor(commit, deployed):
+                raise Stop("skipped", f"already included in deployed commit {deployed[:12]}")
+            if deployed and not ctx.mirror.is_ancestor(deployed, commit):
+                raise Stop("rejected", f"not a fast-forward of deployed commit {deployed[:12]} (history was "
+                           "rewritten); an operator can force it with python -m webhook.rollback")
+            outside = changed_outside(ctx, deployed, commit)
+            run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
+        report = validate(ctx, run, commit)
+        return publish(ctx, run, commit, deployed, set(report["dag_ids"]), auto_rollback=True)
+    except Stop as stop:
+        return run.finish(stop.state, stop.reason, retryable=stop.retryable)
+    except GitError as exc:
+        return run.finish("failed", str(exc), retryable=True)
+
+
+def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dag_ids: set[str],
+            auto_rollback: bool) -> dict:
+    """Move the ref, then confirm with Airflow; on a bad result roll back (deploys) or report (rollbacks)."""
+    before = import_errors(ctx) if ctx.airflow else []
+    with run.stage("publish"):
+        if deployed != commit:
+            move(ctx, commit, deployed)
+    log.info("event=published id=%s old=%s new=%s", run.record["id"], deployed, commit)
+    if run.record.get("kind") == "rollback":
+        tip = ctx.mirror.git("rev-parse", "--verify", "--quiet", ctx.mirror.incoming_ref, check=False)
+        ctx.pin.set(commit, tip.strip() or None, run.record["id"])
+    else:
+        ctx.pin.clear()
+    if ctx.airflow is None:
+        return run.finish("succeeded", "published; Airflow API not configured, so not confirmed")
+    problem = confirm(ctx, run, commit, dag_ids, before)
+    if problem is None:
+        return run.finish("succeeded")
+    if not auto_rollback or deployed == commit:
+        return run.finish("failed", problem)
+    with run.stage("rollback"):
+        move(ctx, deployed, commit)
+        try:
+            ctx.airflow.refresh()
+        except AirflowError:
+            log.warning("event=rollback_reparse_failed id=%s", run.record["id"])
+    return run.finish("rolled_back", f"{problem}; rolled back to {(deployed or 'nothing')[:12]}")
+
+
+def rollback(ctx: Context, record: dict) -> dict:
+    """Publish an earlier (or operator-chosen) commit, non-fast-forward by design, and pin it."""
+    run = Run(ctx, record)
+    commit = record["commit"]
+    try:
+        with run.stage("check"):
+            if record.get("fetch"):
+                ctx.mirror.fetch()
+            if not ctx.mirror.has_commit(commit):
+                raise Stop("rejected", f"commit {commit[:12]} is not in the mirror; fetch it first")
+            describe_commit(ctx, run, commit)
+            deployed = ctx.mirror.deployed()
+            outside = changed_outside(ctx, deployed, commit)
+            run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
+        report = validate(ctx, run, commit)
+        return publish(ctx, run, commit, deployed, set(report["dag_ids"]), auto_rollback=False)
+    except Stop as stop:
+        return run.finish(stop.state, stop.reason, retryable=stop.retryable)
+    except GitError as exc:
+        return run.finish("failed", str(exc), retryable=True)
+
+
+def cleanup_work(deploy_dir: Path) -> None:
+    """Remove trees left by a deploy that was interrupted mid-validation."""
+    shutil.rmtree(Path(deploy_dir) / "work", ignore_errors=True)

@@ -1,0 +1,182 @@
+"""The deploy runner: one leader process (chosen by a file lock) drains the queue and polls origin.
+
+Every gunicorn worker starts a runner thread; the first to lock runner.lock leads, the others wait to
+take over if it dies. Each deploy additionally holds deploy.lock, which the rollback CLI also takes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from webhook.deploy import pipeline, queue
+from webhook.deploy.git import GitError
+from webhook.deploy.lock import FileLock
+from webhook.deploy.pipeline import Context
+from webhook.settings import Settings
+
+log = logging.getLogger(__name__)
+# Results after which the same commit is not tried again by the poll.
+FINAL_FOR_POLL = ("succeeded", "rejected", "rolled_back", "skipped", "queued", "running")
+
+
+class Runner:
+    """Drains queued deploys (newest commit wins) and polls the branch every `poll_interval`."""
+
+    def __init__(self, cfg: Settings, ctx: Context | None = None):
+        self.cfg = cfg
+        self._ctx = ctx
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.leader = FileLock(cfg.deploy_dir / "runner.lock")
+        self.deploy_lock_path = cfg.deploy_dir / "deploy.lock"
+        self._last_poll = 0.0
+
+    @property
+    def ctx(self) -> Context:
+        if self._ctx is None:
+            self._ctx = Context.build(self.cfg)
+        return self._ctx
+
+    # ---- thread ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="deploy-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self.leader.release()
+        if self._ctx:
+            self._ctx.validator.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set() and not self.leader.acquire(timeout=1.0):
+            pass
+        if self._stop.is_set():
+            return
+        log.info("event=runner_leader")
+        try:
+            self.recover()
+        except Exception:
+            log.exception("event=runner_recover_failed")
+        seen = None
+        while not self._stop.is_set():
+            try:
+                stamp = self.ctx.history.stamp()
+                if stamp != seen:
+                    self.run_pending()
+                    seen = self.ctx.history.stamp()
+                if self.cfg.poll_interval and time.monotonic() - self._last_poll >= self.cfg.poll_interval:
+                    self._last_poll = time.monotonic()
+                    self.poll()
+            except Exception:
+                # The loop must survive anything (a full disk, a git crash) and try again.
+                log.exception("event=runner_error")
+                time.sleep(1.0)
+            self._wake.wait(0.1)
+            self._wake.clear()
+
+    # ---- work -----------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Deploys left 'running' by a dead process become 'interrupted' and are queued again."""
+        with FileLock(self.deploy_lock_path, timeout=None):
+            pipeline.cleanup_work(self.cfg.deploy_dir)
+            history = self.ctx.history
+            for record in history.active():
+                if record.get("state") != "running":
+                    continue
+                history.append({"id": record["id"], "state": "interrupted", "result": "interrupted",
+                                "reason": f"the webhook stopped during stage {record.get('stage')}",
+                                "finished_at": round(time.time(), 3)})
+                if record.get("stage") == "rollback" and record.get("previous_commit"):
+                    # It died while undoing a bad deploy: finish undoing it, never retry the bad commit.
+                    again = queue.request(history, record["previous_commit"], "resume", kind="rollback",
+                                          resumes=record["id"])
+                else:
+                    again = queue.request(history, record["commit"], "resume",
+                                          kind=record.get("kind", "deploy"), resumes=record["id"],
+                                          pr=record.get("pr"))
+                log.info("event=deploy_resumed id=%s new_id=%s commit=%s", record["id"], again["id"],
+                         record["commit"])
+            deployed = self.ctx.mirror.deployed()
+            baseline = self.cfg.deploy_dir / "baseline"
+            if deployed and not baseline.exists():
+                baseline.write_text(deployed + "\n")
+
+    def run_pending(self, lock_timeout: float | None = None) -> list[dict]:
+        """Run queued work until none is left; returns the finished records."""
+        done: list[dict] = []
+        with FileLock(self.deploy_lock_path, timeout=lock_timeout):
+            while True:
+                queued = [r for r in self.ctx.history.active() if r.get("state") == "queued"]
+                if not queued:
+                    return done
+                done.extend(self._run_one_batch(queued))
+
+    def _supersede(self, losers: list[dict], winner: dict) -> None:
+        for loser in losers:
+            self.ctx.history.append({"id": loser["id"], "state": "superseded", "result": "superseded",
+                                     "superseded_by": winner["id"], "finished_at": round(time.time(), 3),
+                                     "reason": f"a newer request ({winner['id']}) covers it"})
+
+    def _run_one_batch(self, queued: list[dict]) -> list[dict]:
+        rollbacks = [r for r in queued if r.get("kind") == "rollback"]
+        if rollbacks:
+            # An operator's rollback overrides everything queued before it.
+            winner = rollbacks[-1]
+            earlier = queued[: queued.index(winner)]
+            self._supersede(earlier, winner)
+            return [pipeline.rollback(self.ctx, winner)]
+        started = time.monotonic()
+        try:
+            tip = self.ctx.mirror.fetch()
+        except GitError as exc:
+            reason = f"fetch from origin failed: {exc}; the deployed DAGs are unchanged"
+            for record in queued:
+                self.ctx.history.append({"id": record["id"], "state": "failed", "result": "failed",
+                                         "reason": reason, "retryable": True,
+                                         "finished_at": round(time.time(), 3)})
+            log.warning("event=fetch_failed error=%s", exc)
+            return []
+        winner = self._newest(queued, tip)
+        self._supersede([r for r in queued if r is not winner], winner)
+        fetched = round(time.monotonic() - started, 3)
+        return [pipeline.deploy(self.ctx, {**winner, "stages": {"fetch": fetched}}, tip)]
+
+    def _newest(self, queued: list[dict], tip: str) -> dict:
+        """The request whose commit is furthest along the branch (unknown commits count as oldest)."""
+        def depth(record: dict) -> int:
+            sha = record["commit"]
+            if not self.ctx.mirror.has_commit(sha) or not self.ctx.mirror.is_ancestor(sha, tip):
+                return -1
+            return int(self.ctx.mirror.git("rev-list", "--count", sha).strip() or 0)
+        # max() keeps the first of equals; reversed so that, among equals, the latest request wins.
+        return max(reversed(queued), key=depth)
+
+    def poll(self) -> dict | None:
+        """Fallback for lost relay events: queue origin's tip if it is new to us."""
+        mirror = self.ctx.mirror
+        try:
+            tip = mirror.remote_tip()
+        except GitError as exc:
+            log.warning("event=poll_failed error=%s", exc)
+            return None
+        if not tip or tip == mirror.deployed() or self.ctx.pin.blocks(tip):
+            return None
+        tried = [r for r in self.ctx.history.deploys().values() if r.get("commit") == tip]
+        if any(r.get("state") in FINAL_FOR_POLL for r in tried):
+            return None
+        if tried and not tried[-1].get("retryable", False):
+            return None
+        record = queue.request(self.ctx.history, tip, "poll")
+        log.info("event=poll_queued id=%s commit=%s", record["id"], tip)
+        self.wake()
+        return record

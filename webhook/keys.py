@@ -1,0 +1,75 @@
+"""The webhook key: from 1Password ("Airflow Webhook" item, password field), or WEBHOOK_KEY in development."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from webhook.dagpath import import_dagutils
+from webhook.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ITEM = "Airflow Webhook"
+FIELD = "password"
+# After a failed check the key is re-read at most this often, so a rotated key is picked up at once
+# while a flood of bad keys cannot turn into a flood of 1Password requests.
+REFRESH_AFTER_FAILURE_SECONDS = 10.0
+
+
+class KeyUnavailable(RuntimeError):
+    """No key could be read (1Password down or not configured); the trigger answers 503."""
+
+
+def onepassword_configured() -> bool:
+    env = os.environ
+    return bool((env.get("OP_CONNECT") or env.get("OP_CONNECT_HOST")) and
+                (env.get("OP_API_TOKEN") or env.get("OP_CONNECT_TOKEN")))
+
+
+class KeySource:
+    """Reads the key once, caches it for `key_cache_seconds`, and can be told to re-read it."""
+
+    def __init__(self, cfg: Settings):
+        self.cfg = cfg
+        self._lock = threading.Lock()
+        self._value: str | None = None
+        self._read_at = 0.0
+
+    def configured(self) -> bool:
+        return bool(self.cfg.webhook_key) or onepassword_configured()
+
+    def _read(self) -> str:
+        if self.cfg.webhook_key and not self.cfg.production:
+            return self.cfg.webhook_key
+        try:
+            onepassword = import_dagutils("onepassword")
+            value = onepassword.get_secret(ITEM, FIELD)
+        except Exception as exc:  # any failure means "no key"; the reason goes to the log, not the client
+            log.warning("event=key_unavailable source=1password error=%s", type(exc).__name__)
+            raise KeyUnavailable("webhook key unavailable") from exc
+        if not value or len(value) < 16:
+            raise KeyUnavailable("webhook key in 1Password is empty or shorter than 16 characters")
+        return value
+
+    def current(self) -> str:
+        with self._lock:
+            if self._value is None or time.monotonic() - self._read_at > self.cfg.key_cache_seconds:
+                self._value = self._read()
+                self._read_at = time.monotonic()
+            return self._value
+
+    def refresh_after_failure(self) -> str | None:
+        """Re-read once the cached key is older than the refresh floor; return the new key if it changed."""
+        with self._lock:
+            if time.monotonic() - self._read_at < REFRESH_AFTER_FAILURE_SECONDS:
+                return None
+            old = self._value
+            try:
+                self._value = self._read()
+            except KeyUnavailable:
+                return None
+            self._read_at = time.monotonic()
+            return self._value if self._value != old else None

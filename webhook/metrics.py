@@ -1,0 +1,92 @@
+"""GET /metrics in Prometheus text format, computed from the shared history file on each scrape.
+
+Gunicorn runs several processes, so in-memory counters would each see a fraction of the truth; the
+history and the delivery store are shared, so every worker reports the same numbers.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, current_app
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from webhook import relay, settings
+from webhook.deploy.history import ACTIVE, RESULTS, History
+from webhook.deploy.mirror import Mirror
+
+bp = Blueprint("metrics", __name__)
+BUCKETS = (0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
+
+
+class HistoryCollector:
+    """Builds every metric from the files of one deploy folder."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        cfg = settings.get(self.app)
+        deploys = list(History(cfg.deploy_dir / "history.jsonl").deploys().values())
+        by_result = CounterMetricFamily("webhook_deploys", "Finished deploys and rollbacks by result.",
+                                        labels=["kind", "result"])
+        counts: dict[tuple[str, str], int] = {}
+        latencies = []
+        last_success = 0.0
+        for d in deploys:
+            state = d.get("state")
+            if state in RESULTS:
+                key = (d.get("kind", "deploy"), state)
+                counts[key] = counts.get(key, 0) + 1
+                if d.get("finished_at") and d.get("requested_at"):
+                    latencies.append(d["finished_at"] - d["requested_at"])
+            if state == "succeeded":
+                last_success = max(last_success, d.get("finished_at") or 0.0)
+        for kind in ("deploy", "rollback"):
+            for result in RESULTS:
+                by_result.add_metric([kind, result], counts.get((kind, result), 0))
+        yield by_result
+        yield _histogram(latencies)
+        yield GaugeMetricFamily("webhook_deploy_last_success_timestamp_seconds",
+                                "Unix time of the last successful deploy or rollback (0 if none).",
+                                value=last_success)
+        yield GaugeMetricFamily("webhook_deploys_in_progress", "Deploys queued or running.",
+                                value=sum(1 for d in deploys if d.get("state") in ACTIVE))
+        failures = CounterMetricFamily("webhook_auth_failures", "Refused requests by reason.",
+                                       labels=["reason"])
+        for reason, n in sorted(self.app.extensions["deliveries"].failures().items()):
+            failures.add_metric([reason], n)
+        yield failures
+        event = relay.last_event(cfg)
+        yield GaugeMetricFamily("webhook_last_request_timestamp_seconds",
+                                "Unix time the last POST reached the webhook (relay liveness).",
+                                value=(event or {}).get("received_at", 0.0))
+        deployed = Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch).deployed()
+        info = GaugeMetricFamily("webhook_deployed_commit_info", "The commit Airflow is told to deploy.",
+                                 labels=["commit"])
+        if deployed:
+            info.add_metric([deployed], 1)
+        yield info
+
+
+def _histogram(values: list[float]) -> HistogramMetricFamily:
+    buckets, total = [], 0
+    for bound in BUCKETS:
+        total = sum(1 for v in values if v <= bound)
+        buckets.append((str(float(bound)), total))
+    buckets.append(("+Inf", len(values)))
+    return HistogramMetricFamily("webhook_deploy_duration_seconds",
+                                 "Time from request to result, validation and Airflow confirmation included.",
+                                 buckets=buckets, sum_value=sum(values))
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(generate_latest(current_app.extensions["metrics_registry"]), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(HistoryCollector(app))
+    app.extensions["metrics_registry"] = registry
+    app.register_blueprint(bp)
