@@ -1,0 +1,1 @@
+"""The weather-checker diagnostic: forecast, camera image, stack checks and the page that shows them."""

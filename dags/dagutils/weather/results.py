@@ -1,0 +1,33 @@
+"""One check's outcome (pass, warn or fail with a detail) and the error a step raises to produce one."""
+
+from __future__ import annotations
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+STATUSES = (PASS, WARN, FAIL)
+
+
+class StepFailed(Exception):
+    """A step could not do its job; `transient` says whether trying again later may help."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def check(name: str, status: str, detail: str, **data) -> dict:
+    """A JSON-ready check record; extra keyword data is kept for the page (never secrets)."""
+    if status not in STATUSES:
+        raise ValueError(f"check status must be one of {STATUSES}, got {status!r}")
+    return {"name": name, "status": status, "detail": detail, **data}
+
+
+def from_error(name: str, error: BaseException) -> dict:
+    """Turn any exception into a failed check whose detail says what went wrong."""
+    if isinstance(error, StepFailed):
+        return check(name, FAIL, str(error), transient=error.transient)
+    return check(name, FAIL, f"{type(error).__name__}: {error}", transient=False)
+
+
+def failed(checks: list[dict]) -> list[str]:
+    """Names of the failed checks, in order."""
+    return [c["name"] for c in checks if c.get("status") == FAIL]

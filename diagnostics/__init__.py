@@ -1,0 +1,1 @@
+"""A tiny static web server for the weather-checker's diagnostics folder (`python -m diagnostics`)."""
