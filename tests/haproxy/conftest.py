@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import socketserver
 import ssl
 import subprocess
 import threading
@@ -28,6 +29,9 @@ HOSTNAMES = {
     "DIAGNOSTICS_HOSTNAME": "diagnostics.example.test",
 }
 PUBLIC_PORTS = ("airflow", "webhook", "flower", "diagnostics", "stats", "https")
+WORKER_PORTS = ("worker_api", "worker_postgres", "worker_redis")
+# AuthenticationOk: what HAProxy's pgsql-check wants to hear.
+POSTGRES_AUTH_OK = b"R\x00\x00\x00\x08\x00\x00\x00\x00"
 BACKENDS = ("airflow", "webhook", "flower", "diagnostics")
 
 
@@ -116,6 +120,33 @@ class Backend:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class TcpFake:
+    """A TCP server answering every chunk with one fixed reply: a stand-in for Redis or PostgreSQL."""
+
+    def __init__(self, reply):
+        self.received = []
+        fake = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                while data := self.request.recv(4096):
+                    fake.received.append(data)
+                    self.request.sendall(reply)
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.handle_error = lambda request, address: None
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
 
 
 @dataclass
@@ -214,13 +245,30 @@ def native_env(ports, backends, extra=None):
     return env
 
 
-def start_stack(tmp_dir, extra_env=None):
-    """Start the backends and HAProxy; return a Stack once every backend server is UP."""
+def start_stack(tmp_dir, extra_env=None, workers=False):
+    """Start the backends and HAProxy; return a Stack once every backend server is UP.
+
+    workers=True also opens the remote-worker listeners for 127.0.0.7, in front of fake Redis and
+    PostgreSQL servers.
+    """
     backends = {name: Backend(name) for name in BACKENDS}
     backend_ports = {name: backend.port for name, backend in backends.items()}
+    expected = {"airflow_api", "webhook", "flower", "diagnostics"}
+    public_ports = PUBLIC_PORTS + (WORKER_PORTS if workers else ())
+    if workers:
+        backends["postgres"] = TcpFake(POSTGRES_AUTH_OK)
+        backends["redis"] = TcpFake(b"+PONG\r\n")
+        expected |= {"execution_api", "postgres", "redis"}
     for attempt in range(3):
-        ports = dict(zip(PUBLIC_PORTS, free_ports(len(PUBLIC_PORTS)), strict=True))
+        ports = dict(zip(public_ports, free_ports(len(public_ports)), strict=True))
         env = native_env(ports, backend_ports, extra_env)
+        if workers:
+            env.update({"WORKER_ALLOWED_SOURCES": "127.0.0.7 192.0.2.0/24",
+                        "PUBLIC_WORKER_API_PORT": str(ports["worker_api"]),
+                        "PUBLIC_WORKER_POSTGRES_PORT": str(ports["worker_postgres"]),
+                        "PUBLIC_WORKER_REDIS_PORT": str(ports["worker_redis"]),
+                        "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(backends["postgres"].port),
+                        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(backends["redis"].port)})
         log = Path(tmp_dir) / f"haproxy-{attempt}.log"
         with log.open("wb") as out:
             process = subprocess.Popen([haproxy_binary(), "-W", "-db", "-f", str(CONFIG)], cwd=REPO, env=env,
@@ -233,7 +281,7 @@ def start_stack(tmp_dir, extra_env=None):
         for backend in backends.values():
             backend.stop()
         pytest.fail(f"haproxy did not start; log:\n{log.read_text()[-3000:]}")
-    every_server_up = {"airflow_api": "UP", "webhook": "UP", "flower": "UP", "diagnostics": "UP"}
+    every_server_up = dict.fromkeys(expected, "UP")
     stack.wait_until(lambda: stack.server_states() == every_server_up, what="every backend server to be UP")
     return stack
 
@@ -373,3 +421,11 @@ def self_signed_pem(tmp_path):
 @pytest.fixture
 def config_text():
     return CONFIG.read_text()
+
+
+@pytest.fixture(scope="module")
+def worker_stack(tmp_path_factory):
+    """HAProxy with the remote-worker listeners open to 127.0.0.7 only."""
+    running = start_stack(tmp_path_factory.mktemp("haproxy-workers"), workers=True)
+    yield running
+    stop_stack(running)

@@ -31,6 +31,21 @@ def test_valid_with_tls_and_host_names(haproxy_check, native_check_env, self_sig
     assert "WARNING" not in combined(result)
 
 
+def test_valid_without_warnings_with_worker_access(haproxy_check, native_check_env):
+    env = {**native_check_env, "WORKER_ALLOWED_SOURCES": "10.20.0.0/16 192.0.2.15",
+           "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "19010",
+           "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "19011"}
+    result = haproxy_check(env)
+    assert result.returncode == 0, combined(result)
+    assert "WARNING" not in combined(result)
+
+
+def test_bad_worker_address_is_named(haproxy_check, native_check_env):
+    result = haproxy_check({**native_check_env, "WORKER_ALLOWED_SOURCES": "10.20.0.0/16 worker-two"})
+    assert result.returncode != 0
+    assert "'worker-two' is not a valid IPv4 or IPv6 address" in combined(result)
+
+
 def test_missing_certificate_is_named(haproxy_check, native_check_env, tmp_path):
     missing = tmp_path / "nowhere.pem"
     result = haproxy_check({**native_check_env, "TLS_CERT_PATH": str(missing)})
