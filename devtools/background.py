@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A threaded server that does not print a traceback when a client hangs up early (timeouts in tests)."""
+
+    # Request threads must not keep a finished process alive.
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class BackgroundServer:
     """Serve `handler` on host:port (0 picks a free port) until stop() is called."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0):
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        # Request threads must not keep a finished test process alive.
-        self.httpd.daemon_threads = True
+        self.httpd = QuietServer((host, port), handler)
         self._thread: threading.Thread | None = None
 
     @property
