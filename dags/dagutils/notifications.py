@@ -31,6 +31,7 @@ LEVELS = {
     "failure": ":red_circle:",
     "critical": ":red_circle:",
 }
+RETRY_BACKOFF = 1.0  # seconds before the 2nd try; doubles after each failed try
 _TRANSIENT_STATUS = re.compile(r"Status Code: (429|5\d\d)\b")
 _warned_missing: set[str] = set()
 
@@ -116,7 +117,7 @@ def _notifier(conn_id: str, text: str):
 
 
 def send_slack_message(title: str, lines: Iterable[Line] = (), level: str = "info", *,
-                       conn_id: str = SLACK_CONN_ID, attempts: int = 3, backoff: float = 1.0) -> bool:
+                       conn_id: str = SLACK_CONN_ID, attempts: int = 3) -> bool:
     """Send one formatted message; return False (after logging why) instead of raising if it was not sent."""
     text = _redact(format_message(title, lines, level))
     try:
@@ -137,7 +138,7 @@ def send_slack_message(title: str, lines: Iterable[Line] = (), level: str = "inf
                 log.error("Slack message %r not sent after %d attempt(s): %s", title, attempt, problem)
                 return False
             log.warning("Slack message %r failed (%s); retrying", title, problem)
-            time.sleep(backoff * 2 ** (attempt - 1))
+            time.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))
     return False
 
 
