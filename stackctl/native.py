@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from stackctl import system
-from stackctl.services import Service, airflow_env
+from stackctl.services import Service, airflow_env, dag_bundles
 from stackctl.settings import Settings
 
 # Variables every program inherits so it can find its tools and write its files.
@@ -53,6 +54,7 @@ def environment(service: Service, settings: Settings) -> dict[str, str]:
         env.update(airflow_env(settings))
         env["AIRFLOW_HOME"] = str(airflow_home(settings))
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(settings.dags_folder)
+        env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(dag_bundles(settings))
         env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(settings.state_dir / "logs" / "airflow")
     for name in service.env:
         if settings.get(name):

@@ -32,13 +32,25 @@ def ensure_cluster(settings: Settings) -> bool:
         owner = pwd.getpwnam("postgres")
         for path in (root, sockets):
             os.chown(path, owner.pw_uid, owner.pw_gid)
+        _check_traversable(root)
     initdb = str(system.postgres_bin_dir() / "initdb")
-    subprocess.run([initdb, "-D", str(data), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
-                    "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True, **_as_owner())
+    result = subprocess.run([initdb, "-D", str(data), "-U", "postgres", "--auth-local=trust",
+                             "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
+                            capture_output=True, text=True, **_as_owner())
+    if result.returncode != 0:
+        raise RuntimeError(f"initdb failed in {data}: {result.stderr.strip() or result.stdout.strip()}")
     with open(data / "postgresql.conf", "a") as conf:
         # only the postgres user (and root) may use the trusted socket
         conf.write("\nunix_socket_permissions = 0700\nmax_connections = 200\n")
     return True
+
+
+def _check_traversable(path) -> None:
+    """The postgres user must be able to reach its folder; a 0700 parent (e.g. a private temp dir) stops it."""
+    for parent in path.parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            raise RuntimeError(f"the postgres user cannot enter {parent} (mode {oct(parent.stat().st_mode & 0o777)}); "
+                               f"choose a STACK_STATE_DIR whose parent folders others may traverse (chmod o+x)")
 
 
 def is_ready(settings: Settings) -> bool:

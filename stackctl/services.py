@@ -64,6 +64,20 @@ def by_name(name: str) -> Service:
     raise KeyError(f"no service named {name!r}; known: {', '.join(s.name for s in SERVICES)}")
 
 
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+
+
+def dag_bundles(settings: Settings) -> list[dict]:
+    """Where Airflow reads DAGs: the working tree in development; extra folders (tests) when configured."""
+    bundles = [{"name": "dags-folder", "classpath": LOCAL_BUNDLE,
+                "kwargs": {"path": str(settings.dags_folder), "refresh_interval": 5}}]
+    extra = settings.get("STACK_EXTRA_DAGS_FOLDER")
+    if extra:
+        bundles.append({"name": "extra-dags", "classpath": LOCAL_BUNDLE,
+                        "kwargs": {"path": extra, "refresh_interval": 5}})
+    return bundles
+
+
 def airflow_env(settings: Settings) -> dict[str, str]:
     """The environment every Airflow component, the webhook and airflow-init share (compose: x-airflow-common)."""
     s = settings

@@ -1,0 +1,30 @@
+"""Fixtures shared by the whole suite; area-specific ones live in each folder's conftest.py."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.native_stack import NativeStack
+
+INTEGRATION_DAGS = Path(__file__).parent / "integration" / "dags"
+
+
+def new_state_dir() -> Path:
+    """A fresh state folder the postgres user can enter (pytest's own temp folders are private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="stack-test-"))
+    path.chmod(0o711)
+    return path
+
+
+@pytest.fixture(scope="session")
+def native_stack() -> NativeStack:
+    """One native stack for the integration tests, started from nothing in a temporary folder."""
+    state_dir = new_state_dir()
+    stack = NativeStack.start(state_dir, {"STACK_EXTRA_DAGS_FOLDER": str(INTEGRATION_DAGS)})
+    yield stack
+    stack.stop()
+    shutil.rmtree(state_dir, ignore_errors=True)

@@ -1,0 +1,131 @@
+"""Start the native stack in a temporary folder and talk to it only through HAProxy, as a user would."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from stackctl.ports import is_free
+from stackctl.settings import PORT_DEFAULTS, PROJECT_DIR, read_env_file
+
+PUBLIC = {
+    "airflow": "PUBLIC_AIRFLOW_PORT",
+    "webhook": "PUBLIC_WEBHOOK_PORT",
+    "flower": "PUBLIC_FLOWER_PORT",
+    "diagnostics": "PUBLIC_DIAGNOSTICS_PORT",
+    "stats": "PUBLIC_STATS_PORT",
+}
+
+
+def free_port_offset() -> int:
+    """An offset that moves every default port onto a free one, so stacks and other tests can coexist."""
+    for _ in range(200):
+        offset = random.randrange(10000, 30000, 10)
+        if all(is_free("127.0.0.1", port + offset) for port in PORT_DEFAULTS.values()):
+            return offset
+    raise RuntimeError("no free set of ports found")
+
+
+@dataclass
+class NativeStack:
+    """A running native stack: its environment, its URLs and a few API helpers."""
+
+    state_dir: Path
+    env: dict[str, str]
+    up_output: str = ""
+    _token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, state_dir: Path, extra_env: dict[str, str] | None = None) -> NativeStack:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "PUBLIC_"))}
+        env.update({"STACK_STATE_DIR": str(state_dir), "STACK_PORT_OFFSET": str(free_port_offset()),
+                    "STACK_ENV_FILE": "", "STACK_VENV": os.environ.get("STACK_VENV", sys.prefix),
+                    "PYTHONPATH": str(PROJECT_DIR)})
+        env.update(extra_env or {})
+        stack = cls(state_dir, env)
+        result = stack.run("up", timeout=600)
+        stack.up_output = result.stdout + result.stderr
+        if result.returncode != 0:
+            logs = stack.run("logs", "-n", "30").stdout
+            stack.run("down")
+            raise RuntimeError(f"./stack up failed ({result.returncode}):\n{stack.up_output}\n{logs}")
+        return stack
+
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "stackctl", *args], env=self.env, cwd=PROJECT_DIR,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def stop(self) -> None:
+        self.run("down", timeout=180)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        values = read_env_file(self.state_dir / "secrets.env")
+        offset = int(self.env["STACK_PORT_OFFSET"])
+        values.update({name: str(port + offset) for name, port in PORT_DEFAULTS.items()})
+        values.update({k: v for k, v in self.env.items() if k in PORT_DEFAULTS})
+        return values
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.settings[PUBLIC[name]]}"
+
+    @property
+    def admin(self) -> tuple[str, str]:
+        return self.env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), self.settings["_AIRFLOW_WWW_USER_PASSWORD"]
+
+    @property
+    def flower_auth(self) -> tuple[str, str]:
+        return self.env.get("FLOWER_USERNAME", self.admin[0]), self.settings["FLOWER_PASSWORD"]
+
+    def api_token(self) -> str:
+        if not self._token:
+            user, password = self.admin
+            response = requests.post(self.url("airflow") + "/auth/token",
+                                     json={"username": user, "password": password}, timeout=30)
+            response.raise_for_status()
+            self._token = response.json()["access_token"]
+        return self._token
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.api_token()}", **kwargs.pop("headers", {})}
+        return requests.request(method, self.url("airflow") + "/api/v2" + path, headers=headers,
+                                timeout=kwargs.pop("timeout", 30), **kwargs)
+
+    def wait_dag(self, dag_id: str, timeout: float = 60) -> dict:
+        """Wait until the DAG has been parsed and is visible through the API."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.api("GET", f"/dags/{dag_id}")
+            if response.status_code == 200:
+                return response.json()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"DAG {dag_id} not visible after {timeout} s: {response.status_code}")
+            time.sleep(0.5)
+
+    def trigger_dag(self, dag_id: str, conf: dict | None = None) -> str:
+        """Unpause the DAG and start a run; return its run id."""
+        self.wait_dag(dag_id)
+        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+        response = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        response.raise_for_status()
+        return response.json()["dag_run_id"]
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float = 120) -> str:
+        """Wait until the run ends; return its final state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+            if state in ("success", "failed"):
+                return state
+            time.sleep(0.3)
+        raise TimeoutError(f"run {run_id} of {dag_id} did not finish within {timeout} s")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
