@@ -1,0 +1,93 @@
+"""Settings: defaults, the port offset, and the sentences that stop a bad start."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackctl import settings as settings_mod
+from stackctl.init import check_environment
+from stackctl.settings import SettingsError
+
+STRONG = {
+    "AIRFLOW__CORE__FERNET_KEY": "x" * 44,
+    "AIRFLOW__API__SECRET_KEY": "s" * 64,
+    "AIRFLOW__API_AUTH__JWT_SECRET": "j" * 64,
+    "_AIRFLOW_WWW_USER_PASSWORD": "a-long-admin-password",
+    "POSTGRES_PASSWORD": "a-long-db-password",
+    "FLOWER_PASSWORD": "a-long-flower-password",
+}
+
+
+def load(tmp_path, **values):
+    environ = {"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": "", **values}
+    return settings_mod.load(environ)
+
+
+def test_defaults_are_loopback_and_development(tmp_path):
+    settings = load(tmp_path)
+    assert settings.environment == "development"
+    assert settings["BIND_HOST"] == settings["HAPROXY_BIND"] == "127.0.0.1"
+    assert settings.ports["PUBLIC_AIRFLOW_PORT"] == 8080
+    assert settings.public_url("PUBLIC_FLOWER_PORT") == "http://127.0.0.1:8082"
+
+
+def test_port_offset_moves_every_default_but_not_explicit_ports(tmp_path):
+    settings = load(tmp_path, STACK_PORT_OFFSET="1000", PUBLIC_FLOWER_PORT="9999")
+    assert settings.ports["PUBLIC_AIRFLOW_PORT"] == 9080
+    assert settings.ports["REDIS_PORT"] == 27379
+    assert settings.ports["PUBLIC_FLOWER_PORT"] == 9999
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"PUBLIC_AIRFLOW_PORT": "eighty"}, "PUBLIC_AIRFLOW_PORT"),
+        ({"REDIS_PORT": "70000"}, "REDIS_PORT"),
+        ({"ENVIRONMENT": "staging"}, "ENVIRONMENT"),
+        ({"STACK_PORT_OFFSET": "lots"}, "STACK_PORT_OFFSET"),
+        ({"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY"),
+        ({"PUBLIC_AIRFLOW_PORT": "9000", "PUBLIC_WEBHOOK_PORT": "9000"}, "PUBLIC_WEBHOOK_PORT"),
+    ],
+)
+def test_invalid_values_name_the_variable(tmp_path, values, named):
+    with pytest.raises(SettingsError, match=named):
+        load(tmp_path, **values)
+
+
+def test_env_file_values_apply_and_a_bad_line_names_file_and_line(tmp_path):
+    env_file = tmp_path / "custom.env"
+    env_file.write_text("# comment\nPUBLIC_AIRFLOW_PORT='9180'\nexport TEAM_TIMEZONE=UTC\n")
+    settings = settings_mod.load({"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": str(env_file)})
+    assert settings.ports["PUBLIC_AIRFLOW_PORT"] == 9180
+    assert settings["TEAM_TIMEZONE"] == "UTC"
+    env_file.write_text("PUBLIC_AIRFLOW_PORT 9180\n")
+    with pytest.raises(SettingsError, match=r"custom.env:1"):
+        settings_mod.load({"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": str(env_file)})
+
+
+def test_production_accepts_strong_credentials(tmp_path):
+    assert load(tmp_path, ENVIRONMENT="production", **STRONG).production
+
+
+@pytest.mark.parametrize("name", sorted(STRONG))
+@pytest.mark.parametrize("bad", ["", "airflow", "admin", "short"])
+def test_production_refuses_missing_or_default_credentials(tmp_path, name, bad):
+    with pytest.raises(SettingsError, match=name):
+        load(tmp_path, ENVIRONMENT="production", **{**STRONG, name: bad})
+
+
+def test_development_keeps_dags_paused_and_production_does_not(tmp_path):
+    from stackctl.services import airflow_env
+
+    dev = airflow_env(load(tmp_path, **STRONG))
+    prod = airflow_env(load(tmp_path, ENVIRONMENT="production", **STRONG))
+    assert dev["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "True"
+    assert prod["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False"
+
+
+def test_airflow_init_refuses_defaults_in_production_by_name():
+    environ = {"ENVIRONMENT": "production", **{k: v for k, v in STRONG.items()}}
+    check_environment(environ)
+    environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "secret"
+    with pytest.raises(SettingsError, match="AIRFLOW__API_AUTH__JWT_SECRET"):
+        check_environment(environ)
