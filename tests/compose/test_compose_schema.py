@@ -1,0 +1,386 @@
+"""docker-compose.yaml, docker-compose.worker.yaml and the Dockerfile: valid, and shaped as DESIGN §3 asks.
+
+`docker compose config` cannot run here (no engine), so the files are parsed with PyYAML (which resolves
+anchors and `<<` merge keys like compose does) and validated against the vendored Compose Specification
+schema (compose-spec.json, see compose-spec.SOURCE.md).
+"""
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+MAIN = REPO / "docker-compose.yaml"
+WORKER = REPO / "docker-compose.worker.yaml"
+
+ONE_SHOTS = {"airflow-init", "airflow-cli"}
+AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+                    "airflow-triggerer", "airflow-worker", "flower", "webhook", "airflow-cli"}
+REQUIRED_SECRETS = ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET",
+                    "_AIRFLOW_WWW_USER_PASSWORD", "POSTGRES_PASSWORD", "FLOWER_PASSWORD")
+# The contract's Programs list; under compose the Airflow image's entrypoint supplies `airflow`.
+COMMANDS = {
+    "airflow-init": ["python", "-m", "stackctl.init"],
+    "airflow-apiserver": ["api-server", "--proxy-headers"],
+    "airflow-scheduler": ["scheduler"],
+    "airflow-dag-processor": ["dag-processor"],
+    "airflow-triggerer": ["triggerer", "--skip-serve-logs"],
+    "airflow-worker": ["celery", "worker", "--skip-serve-logs"],
+    "flower": ["celery", "flower"],
+    "webhook": ["gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"],
+    "smee-relay": ["relay/run"],
+    "diagnostics": ["python", "-m", "diagnostics"],
+    "haproxy": ["haproxy", "-W", "-db", "-f", "haproxy/haproxy.cfg"],
+}
+AIRFLOW_ENV_KEYS = {
+    "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER", "AIRFLOW__CORE__LOAD_EXAMPLES",
+    "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION",
+    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CELERY__FLOWER_BASIC_AUTH",
+    "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST", "AIRFLOW__API__PORT",
+    "AIRFLOW__API__EXPOSE_CONFIG", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK",
+    "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT", "AIRFLOW__CELERY__FLOWER_HOST",
+    "AIRFLOW__CELERY__FLOWER_PORT", "ENVIRONMENT", "OP_CONNECT", "OP_API_TOKEN", "OP_VAULT_ID",
+    "TEAM_TIMEZONE", "DIAGNOSTICS_DIR", "PYTHONPATH",
+}
+SEED_NAMES = ("AIRFLOW_UID", "ENVIRONMENT", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
+              "AIRFLOW_PROJ_DIR", "OP_API_TOKEN", "OP_CONNECT", "OP_VAULT_ID")
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return json.loads((HERE / "compose-spec.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def main():
+    return yaml.safe_load(MAIN.read_text())
+
+
+@pytest.fixture(scope="module")
+def worker():
+    return yaml.safe_load(WORKER.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(main):
+    return main["services"]
+
+
+def long_running(services):
+    return {name: svc for name, svc in services.items() if name not in ONE_SHOTS}
+
+
+def compose_variables(text):
+    """{name: [the text after the name inside ${...}, ...]} for every interpolation in a compose file."""
+    found = {}
+    for name, rest in VARIABLE.findall(text):
+        found.setdefault(name, []).append(rest)
+    return found
+
+
+@pytest.mark.parametrize("path", [MAIN, WORKER], ids=lambda p: p.name)
+def test_valid_against_the_compose_specification(schema, path):
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(yaml.safe_load(path.read_text())), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def test_the_schema_rejects_a_broken_file(schema):
+    # Proof that the validation above can fail: a misspelt key and a wrong type.
+    broken = {"services": {"web": {"imgae": "nginx", "restart": ["always"]}}}
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
+
+
+def test_the_stack_has_every_service(services):
+    assert set(services) == set(COMMANDS) | {"postgres", "redis", "airflow-cli"}
+
+
+@pytest.mark.parametrize(("name", "argv"), COMMANDS.items())
+def test_commands_are_the_contract_programs(services, name, argv):
+    assert services[name]["command"] == argv
+
+
+def test_non_airflow_programs_skip_the_airflow_entrypoint(services):
+    # The image's entrypoint would run `airflow gunicorn ...`; haproxy's would add -W -db twice.
+    assert services["webhook"]["entrypoint"] == ["/usr/bin/dumb-init", "--"]
+    assert services["diagnostics"]["entrypoint"] == ["/usr/bin/dumb-init", "--"]
+    assert services["haproxy"]["entrypoint"] == []
+    assert services["haproxy"]["working_dir"] == "/opt/project"
+
+
+def test_only_haproxy_publishes_ports(services):
+    assert [name for name, svc in services.items() if "ports" in svc or "expose" in svc] == ["haproxy"]
+
+
+def test_haproxy_publishes_each_public_port_on_the_same_number(services):
+    haproxy = services["haproxy"]
+    public = sorted(name for name in haproxy["environment"] if name.startswith("PUBLIC_"))
+    expected = sorted(f"${{{name}:-{default}}}:${{{name}:-{default}}}"
+                      for name, default in ((n, re.search(r":-(\d+)", haproxy["environment"][n]).group(1))
+                                            for n in public))
+    assert sorted(haproxy["ports"]) == expected
+    assert "PUBLIC_AIRFLOW_PORT" in public and "PUBLIC_STATS_PORT" in public
+
+
+def test_haproxy_gets_every_variable_its_config_reads_and_no_other_secret(services):
+    config = (REPO / "haproxy" / "haproxy.cfg").read_text()
+    code = "\n".join(line for line in config.splitlines() if not line.lstrip().startswith("#"))
+    read = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", code))
+    given = set(services["haproxy"]["environment"])
+    assert read <= given, f"haproxy.cfg reads {sorted(read - given)} but compose does not set them"
+    # The seed handed HAProxy the whole Airflow environment, 1Password token included.
+    assert not given & {"OP_API_TOKEN", "OP_CONNECT", "AIRFLOW__CORE__FERNET_KEY", "POSTGRES_PASSWORD"}
+
+
+@pytest.mark.parametrize("name", sorted((set(COMMANDS) | {"postgres", "redis"}) - ONE_SHOTS))
+def test_every_long_running_service_has_a_healthcheck(services, name):
+    test = services[name]["healthcheck"]["test"]
+    assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1
+    assert "sleep" not in " ".join(test)
+
+
+def test_healthchecks_are_the_documented_ones(services):
+    def probe(name):
+        return " ".join(services[name]["healthcheck"]["test"][1:])
+
+    assert "/api/v2/monitor/health" in probe("airflow-apiserver")
+    assert ":${SCHEDULER_HEALTH_PORT:-8974}/health" in probe("airflow-scheduler")
+    assert probe("airflow-dag-processor") == "airflow jobs check --job-type DagProcessorJob --local"
+    assert probe("airflow-triggerer") == "airflow jobs check --job-type TriggererJob --local"
+    assert "inspect ping" in probe("airflow-worker")
+    assert "/healthcheck" in probe("flower")
+    assert "/healthz" in probe("webhook")
+    assert probe("haproxy").startswith("haproxy -c")
+    assert probe("postgres").startswith("pg_isready")
+    assert probe("redis").endswith("ping")
+    assert "/proc/net/tcp" in probe("smee-relay")
+
+
+def test_long_running_services_restart_and_one_shots_do_not(services):
+    for name, svc in long_running(services).items():
+        assert svc.get("restart") == "unless-stopped", name
+    for name in ONE_SHOTS:
+        assert "restart" not in services[name], f"{name} would be restarted after finishing"
+
+
+def test_depends_on_always_names_a_condition(main, worker):
+    for data in (main, worker):
+        for name, svc in data["services"].items():
+            depends = svc.get("depends_on", {})
+            assert isinstance(depends, dict), f"{name}: depends_on must be a map with conditions"
+            for target, rule in depends.items():
+                assert rule["condition"] in ("service_healthy", "service_completed_successfully",
+                                             "service_started"), (name, target)
+
+
+def test_start_order(services):
+    init = services["airflow-init"]["depends_on"]
+    assert init == {"postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert services[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+    for name in ("airflow-worker", "airflow-triggerer"):
+        assert services[name]["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
+    assert services["smee-relay"]["depends_on"]["haproxy"] == {"condition": "service_healthy"}
+
+
+def test_airflow_cli_is_a_debug_tool_that_runs_airflow_commands(services):
+    cli = services["airflow-cli"]
+    assert cli["profiles"] == ["debug"]
+    # No entrypoint override: `docker compose run --rm airflow-cli dags test weather-checker` runs
+    # `airflow dags test weather-checker` through the image's entrypoint.
+    assert "entrypoint" not in cli
+    assert cli["environment"] == services["airflow-apiserver"]["environment"]
+
+
+def test_airflow_services_share_one_environment(main, services):
+    common = main["x-airflow-common-env"]
+    assert AIRFLOW_ENV_KEYS <= set(common)
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert {key: env[key] for key in common} == common, name
+        assert services[name]["image"] == main["x-project-image"]["image"]
+    assert common["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert common["AIRFLOW__CORE__AUTH_MANAGER"].endswith("fab_auth_manager.FabAuthManager")
+    assert common["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:")
+    assert common["AIRFLOW__API__EXPOSE_CONFIG"] == "False"
+
+
+def test_common_maps_are_anchored_and_merged_not_restated():
+    text = MAIN.read_text()
+    for anchor in ("airflow-common", "airflow-common-env", "airflow-common-depends-on"):
+        assert re.search(rf"^x-{anchor}: &{anchor}$", text, re.M), anchor
+    # Each Airflow-common variable is written once, in the anchored map.
+    assert text.count("AIRFLOW__CORE__EXECUTOR:") == 1
+    assert text.count("<<: *airflow-common\n") == len(AIRFLOW_SERVICES)
+
+
+def test_required_secrets_fail_loudly_when_missing():
+    for path in (MAIN, WORKER):
+        found = compose_variables(path.read_text())
+        for name in REQUIRED_SECRETS:
+            if name == "_AIRFLOW_WWW_USER_PASSWORD" and path == WORKER:
+                continue  # the remote worker never creates users
+            assert found.get(name), f"{path.name} never uses {name}"
+            assert all(rest.startswith(":?") and len(rest) > 10 for rest in found[name]), (path.name, name)
+
+
+def test_worker_file_joins_the_main_host(worker, main):
+    svc = worker["services"]["airflow-worker"]
+    assert list(worker["services"]) == ["airflow-worker"]
+    # serve-logs stays on there and its port is published for the api-server.
+    assert "--skip-serve-logs" not in svc["command"]
+    assert svc["ports"] == ["8793:8793"]
+    assert svc["hostname"].startswith("${WORKER_HOSTNAME:?")
+    env = svc["environment"]
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__BROKER_URL",
+                "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
+        assert "${MAIN_HOST:?" in env[key], key
+    assert "PUBLIC_WORKER_API_PORT" in env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+    # The same names as the main stack's shared environment (compose cannot share anchors across files).
+    extra = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "DUMB_INIT_SETSID"}
+    assert set(env) - extra == set(main["x-airflow-common-env"])
+    assert svc["healthcheck"]["test"] == main["services"]["airflow-worker"]["healthcheck"]["test"]
+
+
+def test_env_example_documents_every_variable():
+    example = (REPO / ".env.example").read_text()
+    documented = {}
+    lines = example.splitlines()
+    for index, line in enumerate(lines):
+        match = re.match(r"^(?:# )?([A-Z_][A-Z0-9_]*)=(.*)$", line)
+        if match:
+            documented[match.group(1)] = index
+    used = set(compose_variables(MAIN.read_text())) | set(compose_variables(WORKER.read_text()))
+    used.discard("HOSTNAME")  # the container's own, in the worker healthcheck ($${HOSTNAME})
+    assert used - set(documented) == set(), "variables the compose files read but .env.example omits"
+    assert set(SEED_NAMES) <= set(documented)
+    for name, index in documented.items():
+        above = lines[index - 1]
+        assert above.startswith("#") and index - 1 not in documented.values(), \
+            f".env.example: {name} has no comment of its own above it"
+
+
+def test_env_example_holds_no_secret_values():
+    example = (REPO / ".env.example").read_text()
+    for name in REQUIRED_SECRETS + ("OP_API_TOKEN", "WEBHOOK_KEY", "SMEE_URL"):
+        assert re.search(rf"^# {name}=$", example, re.M), f"{name} must be left unset in .env.example"
+
+
+def test_dockerfile_pins_airflow_and_installs_only_at_build():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    froms = re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    assert "apache/airflow:3.3.2-python3.11" in froms
+    assert all(":" in image and not image.endswith(":latest") for image in froms)
+    assert "RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt" in dockerfile
+    assert "smee-client@5.0.0" in dockerfile
+    # Nothing installs when a container starts.
+    assert not re.search(r"^(CMD|ENTRYPOINT).*\b(pip|npm|uv)\b", dockerfile, re.M)
+    compose_text = MAIN.read_text() + WORKER.read_text()
+    assert "_PIP_ADDITIONAL_REQUIREMENTS" not in compose_text
+    assert not re.search(r"\b(pip|npm) install\b", compose_text)
+    assert "apache-airflow==3.3.2" in (REPO / "requirements.txt").read_text().splitlines()
+
+
+def test_dockerignore_keeps_state_and_secrets_out_of_the_image():
+    ignored = set((REPO / ".dockerignore").read_text().split())
+    assert {".git", ".env", ".state", ".venv", "dev/onepassword-items.json"} <= ignored
+
+
+class Missing(Exception):
+    """A ${VAR:?message} whose variable is unset or empty."""
+
+
+def interpolate(text, env):
+    """Compose's interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, nested defaults."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("${", i):
+            depth, j = 1, i + 2
+            while depth:
+                if j >= len(text):
+                    raise ValueError(f"unclosed ${{ in {text!r}")
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+            out.append(substitute(text[i + 2:j - 1], env))
+            i = j
+        elif text[i] == "$":
+            raise ValueError(f"bare $ in {text!r}: write $$ for a literal dollar")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def substitute(expression, env):
+    name = re.match(r"[A-Za-z_][A-Za-z0-9_]*", expression).group(0)
+    operator, argument = expression[len(name):len(name) + 2], expression[len(name) + 2:]
+    value = env.get(name)
+    if operator == ":-":
+        return value if value else interpolate(argument, env)
+    if operator == ":?":
+        if not value:
+            raise Missing(f"{name}: {argument}")
+        return value
+    if operator.startswith("-"):
+        return value if value is not None else interpolate(expression[len(name) + 1:], env)
+    assert expression == name, f"unsupported interpolation ${{{expression}}}"
+    return value or ""
+
+
+def resolved(data, env):
+    """The parsed file with every string interpolated, as `docker compose config` would see it."""
+    if isinstance(data, dict):
+        return {key: resolved(value, env) for key, value in data.items()}
+    if isinstance(data, list):
+        return [resolved(value, env) for value in data]
+    return interpolate(data, env) if isinstance(data, str) else data
+
+
+def example_env(**overrides):
+    """The values of .env.example, with the required secrets filled in."""
+    env = {}
+    for line in (REPO / ".env.example").read_text().splitlines():
+        match = re.match(r"^([A-Z_][A-Z0-9_]*)=(.*)$", line)
+        if match:
+            env[match.group(1)] = match.group(2)
+    env.update(dict.fromkeys(REQUIRED_SECRETS, "s3cr3t-value-for-tests"))
+    env.update(MAIN_HOST="10.1.2.3", WORKER_HOSTNAME="worker-2.example.org")
+    env.update(overrides)
+    return env
+
+
+@pytest.mark.parametrize("path", [MAIN, WORKER], ids=lambda p: p.name)
+def test_interpolated_files_are_still_valid(schema, path):
+    data = resolved(yaml.safe_load(path.read_text()), example_env())
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(data))
+    assert not errors, [error.message for error in errors]
+
+
+def test_interpolated_values_are_the_documented_defaults(main):
+    services = resolved(main, example_env())["services"]
+    assert services["haproxy"]["ports"][0] == "8080:8080"
+    env = services["airflow-apiserver"]["environment"]
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+        "postgresql+psycopg2://airflow:s3cr3t-value-for-tests@postgres:5432/airflow")
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    assert env["AIRFLOW__API__BASE_URL"] == "http://localhost:8080"
+    assert services["airflow-worker"]["healthcheck"]["test"][1].endswith('-d "celery@${HOSTNAME}"')
+    moved = resolved(main, example_env(PUBLIC_AIRFLOW_PORT="9090", AIRFLOW__API__BASE_URL=""))["services"]
+    assert moved["haproxy"]["ports"][0] == "9090:9090"
+    assert moved["airflow-apiserver"]["environment"]["AIRFLOW__API__BASE_URL"] == "http://localhost:9090"
+
+
+@pytest.mark.parametrize("name", REQUIRED_SECRETS)
+def test_a_missing_secret_stops_compose_with_its_name(main, name):
+    with pytest.raises(Missing, match=rf"^{name}: set {name}"):
+        resolved(main, example_env(**{name: ""}))
