@@ -43,3 +43,30 @@ def flat_jpeg(size: tuple[int, int] = (640, 480)) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90)
     return out.getvalue()
+
+
+def record(**overrides) -> dict:
+    """A complete run record as build_record makes it, every check passing."""
+    checks = [
+        {"name": "forecast", "status": "pass", "detail": "This Afternoon: Slight Chance Showers"},
+        {"name": "camera", "status": "pass", "detail": "camera 533: 640x480 image, annotated"},
+        {"name": "secret", "status": "pass", "detail": "read item 'Diagnostic ETL (Weather)'"},
+        {"name": "redis", "status": "pass", "detail": "PONG from redis:6379 in 0.3 ms"},
+        {"name": "relay", "status": "warn", "detail": "no event relayed yet"},
+    ]
+    value = {
+        "dag_id": "weather-checker", "run_id": "manual__2026-10-20T18:05:00+00:00",
+        "environment": "development",
+        "finished_at": "2026-10-20T18:05:09+00:00", "local_time": "10/20/2026 13:05:09 CDT",
+        "timezone": "America/Chicago",
+        "forecast": {"period": "This Afternoon", "text": "A slight chance of showers and thunderstorms.",
+                     "short": "Slight Chance Showers And Thunderstorms", "temperature": "84°F",
+                     "place": "Austin, TX", "grid": "EWX/156,91"},
+        "camera": {"camera_id": "533", "label": "38th & Duval", "image": "images/run-1.jpg", "width": 640,
+                   "height": 480, "offline": None, "taken_local": "10/20/2026 13:05:03 CDT"},
+        "checks": checks, "failed": [], "verdict": "pass", "stack_version": "0.1.0",
+        "commit": "0123456789abcdef0123", "airflow_version": "3.3.2", "host": "worker-1",
+    }
+    value.update(overrides)
+    value["failed"] = [c["name"] for c in value["checks"] if c["status"] == "fail"]
+    return value
