@@ -41,8 +41,8 @@ SERVICES: tuple[Service, ...] = (
     Service("airflow-worker", ("airflow", "celery", "worker", "--skip-serve-logs"), airflow_env=True),
     Service("flower", ("airflow", "celery", "flower"), airflow_env=True),
     Service("webhook", ("gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"),
-            airflow_env=True, env=("BIND_HOST", "WEBHOOK_PORT", "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_USERNAME",
-                                   "_AIRFLOW_WWW_USER_PASSWORD")),
+            airflow_env=True, env=("WEBHOOK_PORT", "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_USERNAME",
+                                   "_AIRFLOW_WWW_USER_PASSWORD", "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
     Service("smee-relay", ("relay/run",), env=("SMEE_URL", "PUBLIC_WEBHOOK_PORT"), optional_setting="SMEE_URL"),
     Service("diagnostics", ("python", "-m", "diagnostics"),
             env=("BIND_HOST", "DIAGNOSTICS_PORT", "DIAGNOSTICS_DIR")),
@@ -85,6 +85,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     api = f"http://{s['AIRFLOW_API_HOST']}:{s['AIRFLOW_API_PORT']}"
     return {
         "ENVIRONMENT": s.environment,
+        "BIND_HOST": s["BIND_HOST"],
         "TEAM_TIMEZONE": s["TEAM_TIMEZONE"],
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
