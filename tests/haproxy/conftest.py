@@ -199,9 +199,14 @@ class Stack:
         finally:
             conn.close()
 
+    @property
+    def auth(self):
+        """The operator credentials this HAProxy was given."""
+        return (self.env["FLOWER_USERNAME"], self.env["FLOWER_PASSWORD"])
+
     def server_states(self):
         """Backend server status from the stats page's CSV export, e.g. {'flower': 'UP'}."""
-        reply = self.request("stats", "/;csv", auth=(USERNAME, PASSWORD))
+        reply = self.request("stats", "/;csv", auth=self.auth)
         states = {}
         for line in reply.text.splitlines():
             cells = line.split(",")
@@ -245,7 +250,7 @@ def native_env(ports, backends, extra=None):
     return env
 
 
-def start_stack(tmp_dir, extra_env=None, workers=False):
+def start_stack(tmp_dir, extra_env=None, workers=False, wait_healthy=True):
     """Start the backends and HAProxy; return a Stack once every backend server is UP.
 
     workers=True also opens the remote-worker listeners for 127.0.0.7, in front of fake Redis and
@@ -269,6 +274,7 @@ def start_stack(tmp_dir, extra_env=None, workers=False):
                         "PUBLIC_WORKER_REDIS_PORT": str(ports["worker_redis"]),
                         "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(backends["postgres"].port),
                         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(backends["redis"].port)})
+        Path(tmp_dir).mkdir(parents=True, exist_ok=True)
         log = Path(tmp_dir) / f"haproxy-{attempt}.log"
         with log.open("wb") as out:
             process = subprocess.Popen([haproxy_binary(), "-W", "-db", "-f", str(CONFIG)], cwd=REPO, env=env,
@@ -282,7 +288,9 @@ def start_stack(tmp_dir, extra_env=None, workers=False):
             backend.stop()
         pytest.fail(f"haproxy did not start; log:\n{log.read_text()[-3000:]}")
     every_server_up = dict.fromkeys(expected, "UP")
-    stack.wait_until(lambda: stack.server_states() == every_server_up, what="every backend server to be UP")
+    if wait_healthy:
+        stack.wait_until(lambda: stack.server_states() == every_server_up,
+                         what="every backend server to be UP")
     return stack
 
 
@@ -338,6 +346,21 @@ def fresh_stack(tmp_path):
 @pytest.fixture
 def operator_auth():
     return (USERNAME, PASSWORD)
+
+
+@pytest.fixture
+def stack_factory(tmp_path):
+    """Start a private HAProxy with extra settings: stack_factory({"FLOWER_PASSWORD": ...}, wait_healthy=)."""
+    started = []
+
+    def start(extra_env, wait_healthy=True):
+        started.append(start_stack(tmp_path / str(len(started)), {**HOSTNAMES, **extra_env},
+                                   wait_healthy=wait_healthy))
+        return started[-1]
+
+    yield start
+    for running in started:
+        stop_stack(running)
 
 
 @pytest.fixture

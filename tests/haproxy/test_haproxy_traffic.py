@@ -34,6 +34,21 @@ def test_flower_refuses_wrong_credentials(stack, auth):
     assert stack.request("flower", "/", auth=auth).status == 401
 
 
+def test_an_empty_password_lets_nobody_in(stack_factory):
+    locked = stack_factory({"FLOWER_PASSWORD": ""}, wait_healthy=False)
+    for port_name in ("flower", "stats"):
+        assert locked.request(port_name, "/", auth=("ops", "")).status == 401
+        assert locked.request(port_name, "/").status == 401
+    assert not locked.backends["flower"].client_requests()
+
+
+def test_passwords_with_config_syntax_characters_work(stack_factory):
+    password = 'p,a)s"s w$o\'rd'
+    running = stack_factory({"FLOWER_PASSWORD": password})
+    assert running.request("flower", "/", auth=("ops", password)).text == "flower"
+    assert running.request("flower", "/", auth=("ops", "p,a)s")).status == 401
+
+
 def test_flower_with_credentials_reaches_flower(stack, operator_auth):
     reply = stack.request("flower", "/workers", auth=operator_auth)
     assert (reply.status, reply.text) == (200, "flower")
