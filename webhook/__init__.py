@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     trigger.init_app(app)
     rollback.init_app(app)
     if cfg.start_runner and cfg.deploys_configured:
+        app.extensions["keys"].warm_up()
         from webhook.deploy.runner import Runner
 
         runner = Runner(cfg)

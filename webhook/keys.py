@@ -54,6 +54,15 @@ class KeySource:
             raise KeyUnavailable("webhook key in 1Password is empty or shorter than 16 characters")
         return value
 
+    def warm_up(self) -> None:
+        """Read the key in the background at start-up, so the first request does not pay for imports."""
+        def read() -> None:
+            try:
+                self.current()
+            except KeyUnavailable:
+                pass  # already logged; the first request will try again
+        threading.Thread(target=read, name="key-warm-up", daemon=True).start()
+
     def current(self) -> str:
         with self._lock:
             if self._value is None or time.monotonic() - self._read_at > self.cfg.key_cache_seconds:
@@ -68,8 +77,11 @@ class KeySource:
                 return None
             old = self._value
             try:
+                if not self.cfg.webhook_key:
+                    # dagutils.onepassword caches items too; a rotation must bypass that cache.
+                    import_dagutils("onepassword").clear_cache()
                 self._value = self._read()
-            except KeyUnavailable:
+            except (KeyUnavailable, ImportError):
                 return None
             self._read_at = time.monotonic()
             return self._value if self._value != old else None

@@ -14,6 +14,7 @@ from webhook import create_app, settings
 from webhook.auth import sign
 from webhook.deploy.pipeline import Context
 from webhook.deploy.runner import Runner
+from webhook.deploy.validation import Validator
 
 KEY = "test-webhook-key-0123456789abcdef"
 ENV_NAMES = ("ENVIRONMENT", "WEBHOOK_KEY", "DEPLOY_REPO_URL", "STACK_STATE_DIR", "DEPLOY_DIR", "STACK_COMMIT",
@@ -74,12 +75,28 @@ def runners():
         runner.stop()
 
 
+@pytest.fixture(scope="session")
+def validator():
+    """One validation server for the session: it forks a fresh child per check, so tests stay isolated."""
+    shared = Validator(timeout=120, bundle_name="gitops")
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def runner(app, runners) -> Runner:
+def make_runner(runners, validator):
+    """Runners for an app, sharing the session's validator; stopped at teardown."""
+    def build(app, **context) -> Runner:
+        made = Runner(settings.get(app), Context.build(settings.get(app), validator=validator, **context))
+        runners.append(made)
+        return made
+    return build
+
+
+@pytest.fixture
+def runner(app, make_runner) -> Runner:
     """The deploy runner for `app`, driven synchronously by the test (run_pending / poll)."""
-    made = Runner(settings.get(app))
-    runners.append(made)
-    return made
+    return make_runner(app)
 
 
 @pytest.fixture
@@ -96,10 +113,9 @@ def airflow_app(make_app, airflow):
 
 
 @pytest.fixture
-def airflow_runner(airflow_app, airflow, runners) -> Runner:
+def airflow_runner(airflow_app, airflow, make_runner) -> Runner:
     """A runner wired to the fake Airflow, with the initial commit already deployed and parsed."""
-    made = Runner(settings.get(airflow_app), Context.build(settings.get(airflow_app)))
-    runners.append(made)
+    made = make_runner(airflow_app)
     tip = made.ctx.mirror.fetch()
     made.ctx.mirror.publish(tip, None)
     airflow.parse()

@@ -44,7 +44,8 @@ class Context:
     pin: Pin
 
     @classmethod
-    def build(cls, cfg: Settings, warm: bool = True, airflow: AirflowClient | None = None) -> Context:
+    def build(cls, cfg: Settings, warm: bool = True, airflow: AirflowClient | None = None,
+              validator: Validator | None = None) -> Context:
         if airflow is None and cfg.airflow_username and cfg.airflow_password:
             airflow = AirflowClient(cfg.airflow_url, cfg.airflow_username, cfg.airflow_password,
                                     cfg.bundle_name)
@@ -52,7 +53,7 @@ class Context:
             cfg=cfg,
             history=History(cfg.deploy_dir / "history.jsonl"),
             mirror=Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout),
-            validator=Validator(cfg.validate_timeout, cfg.bundle_name, warm=warm),
+            validator=validator or Validator(cfg.validate_timeout, cfg.bundle_name, warm=warm),
             airflow=airflow,
             pin=Pin(cfg.deploy_dir),
         )
@@ -67,7 +68,7 @@ class Run:
         self.stages: dict[str, float] = dict(record.get("stages") or {})
 
     def save(self, **fields) -> None:
-        self.record.update(fields)
+        self.record.update(fields, stages=dict(self.stages))
         self.ctx.history.append({**fields, "id": self.record["id"], "stages": self.stages})
 
     @contextmanager

@@ -27,6 +27,8 @@ class Runner:
     def __init__(self, cfg: Settings, ctx: Context | None = None):
         self.cfg = cfg
         self._ctx = ctx
+        # A context handed in belongs to the caller (tests share one validator), so stop() leaves it.
+        self._owns_ctx = ctx is None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,7 +53,7 @@ class Runner:
         if self._thread:
             self._thread.join(timeout)
         self.leader.release()
-        if self._ctx:
+        if self._ctx and self._owns_ctx:
             self._ctx.validator.close()
 
     def wake(self) -> None:

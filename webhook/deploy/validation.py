@@ -1,7 +1,7 @@
 """Run the DAG import check of a tree in a child process with the same Python and Airflow.
 
-A child is started ahead of time and has Airflow imported already, so a deploy only pays for parsing.
-Each child validates one tree and exits: no module of one commit can leak into the next check.
+A long-lived server process imports Airflow once and forks a fresh child per check, so a deploy only
+pays for parsing, and no module of one commit can leak into the next check.
 """
 
 from __future__ import annotations
@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+# Starting the server (importing Airflow) is not part of a check's time budget.
+START_TIMEOUT = 120.0
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -23,48 +28,84 @@ class ValidationError(RuntimeError):
 
 
 class Validator:
-    """Keeps one warm child ready; `check(tree)` hands it the job and waits for the report."""
+    """`check(tree)` sends one job to the server (started on first use, or at once when warm)."""
 
     def __init__(self, timeout: float, bundle_name: str, warm: bool = True):
         self.timeout = timeout
         self.bundle_name = bundle_name
-        self.warm = warm
         self._lock = threading.Lock()
-        self._child: subprocess.Popen | None = None
+        self._server: subprocess.Popen | None = None
         if warm:
-            self._child = self._spawn()
+            self._server = self._spawn()
 
     def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH")) if p)
         return subprocess.Popen(
-            [sys.executable, "-m", "webhook.deploy.validate_dags", "--job"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=PROJECT_DIR, env=env, text=True,
+            [sys.executable, "-m", "webhook.deploy.validate_dags", "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=PROJECT_DIR, env=env, text=True, bufsize=1,
+            # Its own process group, so a timeout kills the server and the child it forked.
+            start_new_session=True,
         )
 
     def check(self, dags_folder: Path, output: Path) -> dict:
         """Validate one folder; raise ValidationError if no report came back in time."""
+        log_path = output.with_suffix(".log")
+        job = {"dags_folder": str(dags_folder), "output": str(output), "log": str(log_path),
+               "bundle_name": self.bundle_name}
         with self._lock:
-            child = self._child if self._child and self._child.poll() is None else self._spawn()
-            self._child = self._spawn() if self.warm else None
-        job = json.dumps({"dags_folder": str(dags_folder), "output": str(output),
-                          "bundle_name": self.bundle_name})
-        try:
-            _, stderr = child.communicate(job + "\n", timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
-            raise ValidationError(f"DAG validation timed out after {self.timeout:g}s") from None
+            if self._server is None or self._server.poll() is not None:
+                self._server = self._spawn()
+            server = self._server
+            try:
+                if not getattr(server, "ready", False):
+                    self._answer(server, START_TIMEOUT, "starting the DAG validation server")
+                    server.ready = True
+                server.stdin.write(json.dumps(job) + "\n")
+                server.stdin.flush()
+                answer = self._answer(server, self.timeout, "DAG validation")
+            except (OSError, ValidationError):
+                self._kill()
+                raise
         try:
             return json.loads(output.read_text())
         except (OSError, ValueError):
-            tail = (stderr or "").strip().splitlines()[-1:] or ["no output"]
-            raise ValidationError(f"DAG validation crashed (exit {child.returncode}): {tail[0]}") from None
+            tail = _tail(log_path)
+            raise ValidationError(f"DAG validation crashed (exit {answer.get('rc')}): {tail}") from None
+
+    def _answer(self, server: subprocess.Popen, timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ValidationError(f"{what} timed out after {timeout:g}s")
+            ready, _, _ = select.select([server.stdout], [], [], min(left, 1.0))
+            if ready:
+                line = server.stdout.readline()
+                if not line:
+                    raise ValidationError("DAG validation server exited unexpectedly")
+                return json.loads(line)
+
+    def _kill(self) -> None:
+        if self._server is not None:
+            try:
+                os.killpg(self._server.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._server.wait()
+            for pipe in (self._server.stdin, self._server.stdout):
+                pipe.close()
+            self._server = None
 
     def close(self) -> None:
         with self._lock:
-            if self._child and self._child.poll() is None:
-                self._child.kill()
-                self._child.communicate()
-            self._child = None
+            self._kill()
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no output"
+    return lines[-1][:300] if lines else "no output"

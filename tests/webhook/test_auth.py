@@ -1,0 +1,224 @@
+"""Authentication of POST /webhook: key, signature, timestamp window, replay store, generic refusals."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from tests.webhook.conftest import KEY, signed
+from webhook import create_app
+from webhook.auth import sign
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def history_ids(app) -> list[str]:
+    from webhook import settings
+    from webhook.deploy.history import History
+    return list(History(settings.get(app).deploy_dir / "history.jsonl").deploys())
+
+
+def mutate(headers: dict, change: str) -> dict:
+    """One way of getting the headers wrong, by name (the table below)."""
+    headers = dict(headers)
+    now = int(time.time())
+    if change == "no key":
+        del headers["X-Webhook-Key"]
+    elif change == "empty key":
+        headers["X-Webhook-Key"] = ""
+    elif change == "wrong key":
+        headers["X-Webhook-Key"] = KEY[:-1] + "X"
+    elif change == "key prefix":
+        headers["X-Webhook-Key"] = KEY[:10]
+    elif change == "no signature":
+        del headers["Webhook-Signature"]
+    elif change == "no delivery id":
+        del headers["Webhook-Id"]
+    elif change == "no timestamp":
+        del headers["Webhook-Timestamp"]
+    elif change == "signature for another commit":
+        headers["Webhook-Signature"] = sign(KEY, headers["Webhook-Id"], headers["Webhook-Timestamp"],
+                                            "f" * 40)
+    elif change == "signature with another key":
+        headers["Webhook-Signature"] = sign("another-key-0123456789", headers["Webhook-Id"],
+                                            headers["Webhook-Timestamp"], COMMIT)
+    elif change == "signature scheme v0":
+        headers["Webhook-Signature"] = headers["Webhook-Signature"].replace("v1,", "v0,")
+    elif change == "timestamp too old":
+        headers.update(signed(COMMIT, timestamp=now - 301))
+    elif change == "timestamp in the future":
+        headers.update(signed(COMMIT, timestamp=now + 301))
+    elif change == "timestamp not a number":
+        headers["Webhook-Timestamp"] = "yesterday"
+    elif change == "short delivery id":
+        headers.update(signed(COMMIT, delivery_id="abc"))
+    elif change == "delivery id with spaces":
+        headers.update(signed(COMMIT, delivery_id="an id with spaces"))
+    return headers
+
+
+@pytest.mark.parametrize(("change", "status"), [
+    ("no key", 401),
+    ("empty key", 401),
+    ("wrong key", 403),
+    ("key prefix", 403),
+    ("no signature", 401),
+    ("no delivery id", 401),
+    ("no timestamp", 401),
+    ("signature for another commit", 403),
+    ("signature with another key", 403),
+    ("signature scheme v0", 403),
+    ("timestamp too old", 403),
+    ("timestamp in the future", 403),
+    ("timestamp not a number", 403),
+    ("short delivery id", 403),
+    ("delivery id with spaces", 403),
+])
+def test_refused_requests_get_a_generic_answer_and_queue_nothing(app, client, change, status, caplog):
+    caplog.set_level(logging.WARNING, logger="webhook")
+    response = client.post("/webhook", json={"commit": COMMIT}, headers=mutate(signed(COMMIT), change))
+    assert response.status_code == status
+    assert response.json["error"] in ("unauthorized", "forbidden")
+    # The reason is in the log, never in the answer.
+    assert "event=auth_failed" in caplog.text
+    assert history_ids(app) == []
+
+
+def test_a_valid_request_is_accepted_fast(client):
+    started = time.perf_counter()
+    response = client.post("/webhook", json={"commit": COMMIT, "pr": 12}, headers=signed(COMMIT))
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 202
+    assert response.json["state"] == "queued" and response.json["commit"] == COMMIT
+    assert response.headers["Location"] == response.json["status_url"]
+    assert elapsed < 0.1
+
+
+def test_a_replayed_delivery_is_refused(app, client):
+    headers = signed(COMMIT)
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 202
+    again = client.post("/webhook", json={"commit": COMMIT}, headers=headers)
+    assert again.status_code == 403
+    assert len(history_ids(app)) == 1
+
+
+def test_the_replay_store_is_shared_by_all_workers(make_app):
+    """Two app instances (as two gunicorn workers) on one state folder."""
+    first, second = make_app().test_client(), make_app().test_client()
+    headers = signed(COMMIT)
+    assert first.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 202
+    assert second.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 403
+
+
+def test_a_failed_signature_does_not_burn_the_delivery_id(client):
+    headers = signed(COMMIT)
+    other = sign(KEY, headers["Webhook-Id"], headers["Webhook-Timestamp"], "e" * 40)
+    bad = {**headers, "Webhook-Signature": other}
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=bad).status_code == 403
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 202
+
+
+def test_several_signatures_are_accepted_if_one_matches(client):
+    headers = signed(COMMIT)
+    headers["Webhook-Signature"] = "v1,bm90LXRoaXMtb25l " + headers["Webhook-Signature"]
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 202
+
+
+def test_the_signature_survives_reserialisation_of_the_body(client):
+    """smee-client re-serialises the JSON body: whitespace and key order must not matter."""
+    body = '{ "pr" : 3,\n  "commit" :"' + COMMIT + '" }'
+    response = client.post("/webhook", data=body, content_type="application/json", headers=signed(COMMIT))
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ("not json", 400),
+    ("[1, 2]", 400),
+    ('{"commit": "abc"}', 400),
+    ('{"commit": 42}', 400),
+    ('{}', 400),
+    ('{"commit": "' + COMMIT + '", "pr": "twelve"}', 400),
+])
+def test_bad_bodies_are_400_after_the_key_check(client, body, status):
+    response = client.post("/webhook", data=body, content_type="application/json", headers=signed(COMMIT))
+    assert response.status_code == status
+    # Without the key the same bodies are refused as unauthenticated first.
+    anonymous = client.post("/webhook", data=body, content_type="application/json")
+    assert anonymous.status_code == 401
+
+
+def test_oversized_body_is_413(make_app):
+    client = make_app(max_body_bytes=1024).test_client()
+    body = {"commit": COMMIT, "padding": "x" * 2000}
+    assert client.post("/webhook", json=body, headers=signed(COMMIT)).status_code == 413
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405(client, method):
+    response = client.open("/webhook", method=method)
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_auth_failures_are_counted_in_metrics(client):
+    client.post("/webhook", json={"commit": COMMIT}, headers={"X-Webhook-Key": "nope"})
+    client.post("/webhook", json={"commit": COMMIT})
+    text = client.get("/metrics").data.decode()
+    assert 'webhook_auth_failures_total{reason="bad_key"} 1.0' in text
+    assert 'webhook_auth_failures_total{reason="missing_key"} 1.0' in text
+
+
+# ---- the key from 1Password (fake Connect server) ------------------------------------------------------
+
+DEV_KEY = "development-webhook-key-not-secret"  # the example vault's "Airflow Webhook" password
+
+
+@pytest.fixture
+def onepassword_app(tmp_path, origin, connect_env):
+    from webhook.dagpath import import_dagutils
+    onepassword = import_dagutils("onepassword")
+    onepassword.clear_cache()
+    yield create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False})
+    onepassword.clear_cache()
+
+
+def test_key_is_read_from_1password_when_no_development_key(onepassword_app):
+    client = onepassword_app.test_client()
+    ok = client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY))
+    assert ok.status_code == 202
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT)).status_code == 403
+
+
+def test_1password_down_is_503_never_200(onepassword_app, connect_env):
+    connect_env.fail_next(500, times=50)
+    response = onepassword_app.test_client().post("/webhook", json={"commit": COMMIT},
+                                                  headers=signed(COMMIT, key=DEV_KEY))
+    assert response.status_code == 503
+    assert response.json["error"] == "authentication unavailable"
+
+
+def test_the_key_is_cached_not_read_per_request(onepassword_app, connect_env):
+    client = onepassword_app.test_client()
+    for _ in range(5):
+        client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY))
+    item_reads = [r for r in connect_env.requests if "/items" in r[1]]
+    assert 1 <= len(item_reads) <= 2
+
+
+def test_a_key_rotated_in_1password_is_picked_up_on_the_next_request(onepassword_app, monkeypatch):
+    from webhook import keys
+    from webhook.dagpath import import_dagutils
+    monkeypatch.setattr(keys, "REFRESH_AFTER_FAILURE_SECONDS", 0.0)
+    client = onepassword_app.test_client()
+
+    def post(key: str) -> int:
+        return client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=key)).status_code
+
+    assert post(DEV_KEY) == 202
+    rotated = "rotated-webhook-key-0123456789abcdef"
+    import_dagutils("onepassword").set_secret("Airflow Webhook", "password", rotated)
+    assert post(rotated) == 202
+    # ...and the old key stops working at once.
+    assert post(DEV_KEY) == 403
