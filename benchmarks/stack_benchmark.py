@@ -1,0 +1,76 @@
+"""Benchmark the native stack: cold start to all healthy, memory (PSS), trigger-to-success through Celery.
+
+Run by hand (not a test): `.venv/bin/python -m benchmarks.stack_benchmark --runs 20`
+It starts a fresh stack in a temporary folder on free ports, prints a Markdown table, and stops the stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import psutil
+
+from tests.conftest import new_state_dir
+from tests.integration.test_stack_lifecycle import processes_under
+from tests.native_stack import NativeStack
+
+
+def unique_processes(state_dir) -> set[int]:
+    pids = set()
+    for proc in processes_under(state_dir):
+        pids.add(proc.pid)
+        try:
+            pids.update(child.pid for child in proc.children(recursive=True))
+        except psutil.Error:
+            pass
+    return pids
+
+
+def total_pss_mib(state_dir) -> tuple[float, int]:
+    total = 0
+    pids = unique_processes(state_dir)
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total / 2**20, len(pids)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    state_dir = new_state_dir()
+    started = time.monotonic()
+    stack = NativeStack.start(state_dir)
+    cold = time.monotonic() - started
+    try:
+        stack.trigger_dag("stack-smoke")  # warm-up run, not counted
+        latencies = []
+        for _ in range(args.runs):
+            begin = time.monotonic()
+            run_id = stack.trigger_dag("stack-smoke")
+            assert stack.wait_run("stack-smoke", run_id) == "success"
+            latencies.append(time.monotonic() - begin)
+        time.sleep(2)
+        memory, processes = total_pss_mib(state_dir)
+    finally:
+        stack.stop()
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| cold start to all healthy (fresh state folder, venv installed) | {cold:.1f} s |")
+    print(f"| memory, whole stack (PSS, {processes} processes, worker concurrency 4) | {memory:.0f} MiB |")
+    print(f"| trigger to success, stack-smoke, {args.runs} runs: p50 / p95 / max | "
+          f"{statistics.median(latencies):.2f} / {percentile(latencies, 95):.2f} / {max(latencies):.2f} s |")
+
+
+if __name__ == "__main__":
+    main()
