@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 import time
 from pathlib import Path
 
 from webhook.settings import Settings
 
+log = logging.getLogger(__name__)
 FILE = "relay.json"
 
 
@@ -23,10 +26,15 @@ def record(cfg: Settings, headers, outcome: str) -> None:
         "outcome": outcome,
     }
     path = Path(cfg.deploy_dir) / FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    # Unique per thread: several workers and threads record at once; the last rename wins.
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    except OSError as exc:
+        # Liveness bookkeeping must never turn an accepted deploy into an error.
+        log.warning("event=relay_record_failed error=%s", exc)
 
 
 def last_event(cfg: Settings) -> dict | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import quote
 
 import requests
@@ -93,14 +92,3 @@ class AirflowClient:
                 self.request_parse(token)
                 return True
         return False
-
-    def wait_for_version(self, dag_ids: set[str], version: str, timeout: float, interval: float = 0.2
-                         ) -> set[str]:
-        """Poll until every DAG id reports `bundle_version == version`; return those still behind."""
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = {d["dag_id"]: d.get("bundle_version") for d in self.dags()}
-            behind = {dag_id for dag_id in dag_ids if seen.get(dag_id) != version}
-            if not behind or time.monotonic() >= deadline:
-                return behind
-            time.sleep(interval)

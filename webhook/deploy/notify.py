@@ -3,53 +3,61 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from webhook.dagpath import import_dagutils
 
 log = logging.getLogger(__name__)
 
-ICONS = {"succeeded": ":white_check_mark:", "rolled_back": ":leftwards_arrow_with_hook:",
-         "rejected": ":no_entry:", "failed": ":x:"}
-ANNOUNCED = tuple(ICONS)
+# Slack level per result; other results (superseded, skipped...) are not worth a message.
+LEVELS = {"succeeded": "success", "rolled_back": "warning", "rejected": "warning", "failed": "failure"}
+TITLES = {"succeeded": "deployed", "rolled_back": "rolled back automatically", "rejected": "rejected",
+          "failed": "failed"}
 
 
-def message(record: dict) -> str:
-    """A short Slack text: result, commit, author, PR, reason and stage timings."""
-    state = record.get("state", "?")
-    commit = (record.get("commit") or "")[:12]
-    parts = [f"{ICONS.get(state, '')} {record.get('kind', 'deploy')} {record.get('id')} {state}: `{commit}`"]
-    if record.get("subject"):
-        parts.append(f"\"{record['subject']}\"")
-    if record.get("author"):
-        parts.append(f"by {record['author']}")
-    if record.get("pr"):
-        parts.append(f"(PR #{record['pr']})")
-    text = " ".join(parts)
-    if record.get("reason"):
-        text += f"\nReason: {record['reason']}"
-    if record.get("restart_required"):
-        text += f"\nRestart required: {', '.join(record.get('changed_outside', [])[:10])}"
+def message(record: dict) -> tuple[str, list, str]:
+    """Title, labelled lines and level for send_slack_message."""
+    state = record.get("state", "")
+    kind = "Rollback" if record.get("kind") == "rollback" else "Deploy"
+    title = f"{kind} {TITLES.get(state, state)}: {(record.get('commit') or '')[:12]}"
     stages = record.get("stages") or {}
-    if stages:
-        text += "\nStages: " + ", ".join(f"{k} {v:.2f}s" for k, v in stages.items())
-    return text
+    outside = record.get("changed_outside") or []
+    lines = [
+        ("Deploy", record.get("id")),
+        ("Commit", record.get("subject")),
+        ("Author", record.get("author")),
+        ("Pull request", f"#{record['pr']}" if record.get("pr") else None),
+        ("Reason", record.get("reason") or None),
+        ("Restart required", ", ".join(outside[:10]) if record.get("restart_required") else None),
+        ("Stages", ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()) or None),
+    ]
+    return title, lines, LEVELS.get(state, "info")
 
 
-def announce(record: dict) -> bool:
-    """Send the result if it is one people act on; True when Slack accepted it."""
-    if record.get("state") not in ANNOUNCED:
-        return False
-    text = message(record)
+def announce(record: dict, wait: bool = False) -> threading.Thread | None:
+    """Send the result in the background (Slack retries must not hold up the next deploy)."""
+    if record.get("state") not in LEVELS:
+        return None
+    thread = threading.Thread(target=_send, args=(dict(record),), name="slack-deploy", daemon=True)
+    thread.start()
+    if wait:
+        thread.join(30)
+    return thread
+
+
+def _send(record: dict) -> bool:
+    title, lines, level = message(record)
     try:
         notifications = import_dagutils("notifications")
-        send = notifications.send_deploy_result
-    except (ImportError, AttributeError) as exc:
+    except ImportError as exc:
         log.info("event=slack_unavailable deploy=%s reason=%s", record.get("id"), type(exc).__name__)
         return False
     try:
-        send(text=text, state=record.get("state"), deploy=record)
-    except Exception as exc:  # Slack trouble must never fail or stall a deploy
+        sent = notifications.send_slack_message(title, lines, level)
+    except Exception as exc:  # Slack trouble must never fail a deploy
         log.warning("event=slack_failed deploy=%s error=%s", record.get("id"), type(exc).__name__)
         return False
-    log.info("event=slack_sent deploy=%s state=%s", record.get("id"), record.get("state"))
-    return True
+    # send_slack_message logs why when it returns False (e.g. no "slack" connection configured).
+    log.info("event=slack_%s deploy=%s state=%s", "sent" if sent else "not_sent", record.get("id"),
+             record.get("state"))
+    return bool(sent)

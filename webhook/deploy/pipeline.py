@@ -158,21 +158,36 @@ def confirm(ctx: Context, run: Run, commit: str, dag_ids: set[str], before: list
         run.save(note="no DAG in the bundle yet; waiting for Airflow's own refresh")
     with run.stage("visible"):
         try:
-            behind = ctx.airflow.wait_for_version(dag_ids, commit, ctx.cfg.visible_timeout)
-            after = ctx.airflow.import_errors()
+            behind, after = wait_visible(ctx, commit, dag_ids, before)
         except AirflowError as exc:
             return f"could not confirm the deploy: {exc}"
     run.save(import_errors_before=len(before), import_errors_after=len(after))
+    old_files = {e.get("filename") for e in before}
+    new = [e for e in after if e.get("filename") not in old_files]
+    if new or len(after) > len(before):
+        first = (new or after)[0]
+        trace = (first.get("stack_trace") or "").strip().splitlines()[-1:] or [""]
+        return (f"import errors rose from {len(before)} to {len(after)}: "
+                f"{first.get('filename')}: {trace[0][:300]}")
     if behind:
         return (f"{len(behind)} DAG(s) did not report commit {commit[:12]} within "
                 f"{ctx.cfg.visible_timeout:g}s: {', '.join(sorted(behind)[:5])}")
-    if len(after) > len(before):
-        old = {e.get("filename") for e in before}
-        new = [e for e in after if e.get("filename") not in old] or after
-        trace = (new[0].get("stack_trace") or "").strip().splitlines()[-1:] or [""]
-        return (f"import errors rose from {len(before)} to {len(after)}: "
-                f"{new[0].get('filename')}: {trace[0][:300]}")
     return None
+
+
+def wait_visible(ctx: Context, commit: str, dag_ids: set[str], before: list[dict]
+                 ) -> tuple[set[str], list[dict]]:
+    """Poll until every DAG reports `commit`, or a new import error appears, or time runs out."""
+    old_files = {e.get("filename") for e in before}
+    deadline = time.monotonic() + ctx.cfg.visible_timeout
+    while True:
+        versions = {d["dag_id"]: d.get("bundle_version") for d in ctx.airflow.dags()}
+        errors = ctx.airflow.import_errors()
+        behind = {dag_id for dag_id in dag_ids if versions.get(dag_id) != commit}
+        fresh_error = any(e.get("filename") not in old_files for e in errors)
+        if not behind or fresh_error or time.monotonic() >= deadline:
+            return behind, errors
+        time.sleep(0.2)
 
 
 def deploy(ctx: Context, record: dict, tip: str) -> dict:

@@ -1,0 +1,50 @@
+"""Each deploy's result goes to Slack through dagutils.notifications (a local fake Slack here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from webhook.deploy import notify
+
+RECORD = {"id": "20261121T120000-abcdef", "kind": "deploy", "commit": "a" * 40, "state": "rejected",
+          "subject": "Add the parking DAG", "author": "Ada Tester", "pr": 42,
+          "reason": "1 DAG problem(s); first: cycle in parking.py: Cycle detected",
+          "stages": {"fetch": 0.1, "validate": 0.25}}
+
+
+@pytest.fixture
+def slack(fake_slack, monkeypatch):
+    conn = {"conn_type": "slackwebhook", "password": f"{fake_slack.url}/services/T0/B0/not-secret"}
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK", json.dumps(conn))
+    return fake_slack
+
+
+def test_a_rejected_deploy_is_posted_with_its_reason(slack):
+    notify.announce(RECORD, wait=True)
+    [posted] = slack.snapshot()
+    text = posted["text"]
+    assert "Deploy rejected: aaaaaaaaaaaa" in text
+    assert "Cycle detected" in text and "#42" in text and "Ada Tester" in text
+    assert "validate 0.25s" in text
+
+
+def test_superseded_deploys_are_not_posted(slack):
+    assert notify.announce({**RECORD, "state": "superseded"}, wait=True) is None
+    assert slack.snapshot() == []
+
+
+def test_no_slack_connection_is_logged_not_raised(monkeypatch, caplog):
+    monkeypatch.delenv("AIRFLOW_CONN_SLACK", raising=False)
+    caplog.set_level("INFO", logger="webhook")
+    notify.announce({**RECORD, "state": "succeeded"}, wait=True)
+    assert "event=slack_not_sent" in caplog.text
+
+
+@pytest.mark.parametrize(("state", "level_emoji"), [("succeeded", ":white_check_mark:"),
+                                                     ("failed", ":red_circle:"),
+                                                     ("rolled_back", ":warning:")])
+def test_levels_follow_the_result(slack, state, level_emoji):
+    notify.announce({**RECORD, "state": state}, wait=True)
+    assert slack.snapshot()[0]["text"].startswith(level_emoji)
