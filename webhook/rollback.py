@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     except (TargetError, GitError, TimeoutError) as exc:
         print(f"rollback refused: {exc}", file=sys.stderr)
         return 1
+    finally:
+        ctx.validator.close()
     print(json.dumps({k: result.get(k) for k in ("id", "commit", "state", "reason", "stages")}, indent=2))
     return 0 if result.get("state") == "succeeded" else 1
 

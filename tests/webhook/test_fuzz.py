@@ -1,0 +1,72 @@
+"""Property-based fuzzing of the endpoints: random requests never cause a 5xx or a deploy without the key."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from tests.webhook.conftest import KEY, signed
+from webhook import settings as webhook_settings
+from webhook.deploy.history import History
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+HEADER_NAMES = ["X-Webhook-Key", "Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Content-Type",
+                "timestamp", "X-Request-Id", "Content-Encoding"]
+# Header values must be latin-1 text without line breaks to be sendable at all.
+header_text = st.text(st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\r\n\x7f"),
+                      max_size=80)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=10)
+bodies = st.one_of(
+    st.binary(max_size=300),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"commit": st.one_of(st.just(COMMIT), st.text(max_size=45), json_values)},
+                          optional={"pr": json_values, "to": json_values})
+    .map(lambda v: json.dumps(v).encode()),
+)
+
+
+@st.composite
+def requests(draw):
+    """Random headers, sometimes starting from a correctly signed request and then damaging it."""
+    signed_start = draw(st.booleans())
+    if signed_start:
+        headers = signed(COMMIT, delivery_id=f"fuzz-{draw(st.uuids()).hex}")
+        for name in draw(st.lists(st.sampled_from(HEADER_NAMES), max_size=3)):
+            if draw(st.booleans()):
+                headers.pop(name, None)
+            else:
+                headers[name] = draw(header_text)
+    else:
+        headers = draw(st.dictionaries(st.sampled_from(HEADER_NAMES), header_text, max_size=6))
+    # Mostly the trigger, since that is where the risk is; the other routes now and then.
+    path = draw(st.sampled_from(["/webhook"] * 6 + ["/rollback"] * 2 + ["/", "/metrics", "/deploys/x"]))
+    method = draw(st.sampled_from(["POST"] * 8 + ["GET", "PUT", "DELETE"]))
+    if signed_start and draw(st.booleans()):
+        return method, path, headers, json.dumps({"commit": COMMIT}).encode()
+    return method, path, headers, draw(bodies)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                     HealthCheck.too_slow])
+@given(request=requests())
+def test_random_requests_never_5xx_and_never_deploy_without_the_key(app, client, request):
+    method, path, headers, body = request
+    history = History(webhook_settings.get(app).deploy_dir / "history.jsonl")
+    before = len(history.deploys())
+    response = client.open(path, method=method, headers=headers, data=body)
+    event(f"status {response.status_code}")
+    assert response.status_code < 500, response.data
+    queued = len(history.deploys()) - before
+    authentic = headers.get("X-Webhook-Key") == KEY
+    if not authentic:
+        assert queued == 0
+        assert response.status_code not in (200, 202) or method == "GET" or path in ("/", "/healthz")
+    if response.status_code == 202:
+        assert queued == 1 and authentic
+        assert abs(int(headers["Webhook-Timestamp"]) - time.time()) <= 300
