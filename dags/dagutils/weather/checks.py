@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import requests
 
 from dagutils.weather import haproxy_stats
-from dagutils.weather.results import FAIL, PASS, WARN, check, from_error
+from dagutils.weather.results import FAIL, PASS, WARN, check, describe, from_error
 from dagutils.weather.settings import WeatherSettings
 
 HEALTH_PARTS = (
@@ -41,7 +41,7 @@ def airflow_health(session: requests.Session, settings: WeatherSettings, now: da
         response.raise_for_status()
         health = response.json()
     except (requests.RequestException, ValueError) as error:
-        reason = f"Airflow health endpoint {url} unavailable: {type(error).__name__}: {error}"
+        reason = f"Airflow health endpoint {url} unavailable: {describe(error)}"
         return [check(name, FAIL, reason) for name, _, _ in HEALTH_PARTS]
     checks = []
     for name, key, beat in HEALTH_PARTS:
@@ -62,7 +62,10 @@ def celery_ping(settings: WeatherSettings) -> dict | None:
     with app.connection_for_write() as connection:
         # Without this a dead broker makes kombu retry for minutes.
         connection.ensure_connection(max_retries=1, timeout=settings.check_timeout)
-        return app.control.inspect(timeout=settings.check_timeout, connection=connection).ping()
+        # A broadcast ping always waits the whole timeout (it cannot know how many workers exist); workers on
+        # a healthy broker answer within milliseconds, so one second is plenty.
+        wait = min(1.0, settings.check_timeout)
+        return app.control.inspect(timeout=wait, connection=connection).ping()
 
 
 def celery_workers(ping: Callable[[], dict | None], hostname: str) -> dict:
@@ -108,7 +111,7 @@ def webhook_status(session: requests.Session, settings: WeatherSettings) -> tupl
         if not isinstance(status, dict):
             raise ValueError("status is not a JSON object")
     except (requests.RequestException, ValueError) as error:
-        reason = f"webhook status {settings.webhook_url} unavailable: {type(error).__name__}: {error}"
+        reason = f"webhook status {settings.webhook_url} unavailable: {describe(error)}"
         return [check("webhook", FAIL, reason), check("relay", FAIL, reason)], {}
     commit = status.get("deployed_commit")
     branch = status.get("branch") or "?"
@@ -133,7 +136,7 @@ def haproxy(session: requests.Session, settings: WeatherSettings) -> dict:
     try:
         response = session.get(settings.haproxy_stats_url, timeout=settings.check_timeout, auth=auth)
     except requests.RequestException as error:
-        reason = f"stats {settings.haproxy_stats_url} unreachable: {type(error).__name__}"
+        reason = f"stats {settings.haproxy_stats_url} unreachable: {describe(error)}"
         return check("haproxy", FAIL, reason)
     if response.status_code == 401:
         return check("haproxy", FAIL, "stats page refused FLOWER_USERNAME/FLOWER_PASSWORD (401)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 PASS, WARN, FAIL = "pass", "warn", "fail"
 STATUSES = (PASS, WARN, FAIL)
 
@@ -21,11 +23,18 @@ def check(name: str, status: str, detail: str, **data) -> dict:
     return {"name": name, "status": status, "detail": detail, **data}
 
 
+def describe(error: BaseException) -> str:
+    """Exception type and the part of its message a person needs (urllib3 buries the cause deep inside)."""
+    text = str(error)
+    cause = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    return f"{type(error).__name__}: {cause.group(1).strip() if cause else text[:200]}"
+
+
 def from_error(name: str, error: BaseException) -> dict:
     """Turn any exception into a failed check whose detail says what went wrong."""
     if isinstance(error, StepFailed):
         return check(name, FAIL, str(error), transient=error.transient)
-    return check(name, FAIL, f"{type(error).__name__}: {error}", transient=False)
+    return check(name, FAIL, describe(error), transient=False)
 
 
 def failed(checks: list[dict]) -> list[str]:
