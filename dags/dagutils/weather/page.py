@@ -102,6 +102,7 @@ def render(record: dict, history: list[dict], secret: str | None) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(title)}</title>
 <link rel="stylesheet" href="page.css">
+<link rel="icon" href="favicon.png">
 </head>
 <body class="{"fail" if failed else "pass"}">
 <header><h1>ATX Weather Report</h1>

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ASSETS = Path(__file__).with_name("assets")
-PAGE_ASSETS = ("page.css", "age.js")
+PAGE_ASSETS = {"page.css": "page.css", "age.js": "age.js", "favicon.png": "camera-signal.png"}
 IMAGES = "images"
 
 
@@ -69,8 +69,8 @@ def read_history(folder: Path) -> list[dict]:
 
 
 def install_assets(folder: Path) -> None:
-    for name in PAGE_ASSETS:
-        atomic_write(folder / name, (ASSETS / name).read_bytes())
+    for name, source in PAGE_ASSETS.items():
+        atomic_write(folder / name, (ASSETS / source).read_bytes())
 
 
 def prune_images(folder: Path, keep: set[str], grace_seconds: float = 600) -> list[str]:

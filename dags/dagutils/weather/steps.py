@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import requests
 
@@ -13,6 +15,7 @@ from dagutils.weather.session import make_session
 from dagutils.weather.settings import WeatherSettings
 
 SECRET_ITEM = "Diagnostic ETL (Weather)"
+PROJECT_FILE = Path(__file__).resolve().parents[3] / "pyproject.toml"
 LOCAL_FORMAT = "%m/%d/%Y %H:%M:%S %Z"
 
 
@@ -79,6 +82,15 @@ def stack_step(settings: WeatherSettings, host: str, session: requests.Session |
     return {"checks": found, "info": info, "host": host}
 
 
+def project_version() -> str:
+    """The version in pyproject.toml of the deployed tree (dags/ sits beside it), or '' if unreadable."""
+    try:
+        with open(PROJECT_FILE, "rb") as fh:
+            return str(tomllib.load(fh)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return ""
+
+
 def missing(name: str, task_id: str) -> dict:
     """The check for a task that finished without reporting (killed, timed out, or never ran)."""
     return check(name, FAIL, f"task {task_id} reported no result: it crashed, timed out or did not run",
@@ -104,7 +116,7 @@ def build_record(settings: WeatherSettings, *, dag_id: str, run_id: str, host: s
         "checks": all_checks,
         "failed": failed(all_checks),
         "verdict": FAIL if failed(all_checks) else PASS,
-        "stack_version": settings.stack_version or info.get("stack_version") or "",
+        "stack_version": settings.stack_version or info.get("stack_version") or project_version(),
         "commit": info.get("commit", ""),
         "airflow_version": airflow_version,
         "host": host,

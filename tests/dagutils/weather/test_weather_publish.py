@@ -9,6 +9,7 @@ import time
 
 import pytest
 from dagutils.weather import publish
+from PIL import Image
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temporary_file(tmp_path):
@@ -97,3 +98,5 @@ def test_assets_are_installed_next_to_the_page(tmp_path):
     publish.install_assets(tmp_path)
     assert "age stale" in (tmp_path / "age.js").read_text()
     assert ".verdict.fail" in (tmp_path / "page.css").read_text()
+    with Image.open(tmp_path / "favicon.png") as favicon:
+        assert favicon.format == "PNG"

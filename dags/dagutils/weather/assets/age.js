@@ -17,6 +17,7 @@
     span.textContent = "ran " + words(seconds) + (stale ? " (stale: older than " + staleAfter / 60 + " min)" : "");
     span.className = stale ? "age stale" : "age fresh";
   }
+  span.setAttribute("data-live", "1");  // tells tests (and the curious) that the script is running
   update();
   setInterval(update, 5000);
 }());
