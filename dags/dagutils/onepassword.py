@@ -267,7 +267,8 @@ def load_dict(required_secrets: Mapping[str, Mapping[str, str]], *, settings: Se
 
 def get_secret(item: str, field: str, *, settings: Settings | None = None) -> str:
     """Return one field's value; field is '<section>.<field>', '.<field>' or '<field>' (no section)."""
-    return load_dict({"secret": {"opitem": item, "opfield": field}}, settings=settings)["secret"]
+    name = f"{item}/{field}" if isinstance(item, str) and isinstance(field, str) else "get_secret"
+    return load_dict({name: {"opitem": item, "opfield": field}}, settings=settings)[name]
 
 
 def get_item_by_title(title: str, *, settings: Settings | None = None) -> Item:
