@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, render_template
 
 from webhook import relay, settings
 from webhook.deploy import restart
+from webhook.deploy.git import SHA_RE
 from webhook.deploy.history import History
 from webhook.deploy.mirror import Mirror
 
@@ -77,6 +78,21 @@ def deploy(deploy_id: str):
     if record is None:
         abort(404, "no such deploy")
     return jsonify(record)
+
+
+@bp.get("/deploys")
+def find_deploys():
+    """Deploys by delivery id and/or commit, newest first: how the trigger script finds its deploy after
+    posting through the relay (which answers 200 without the webhook's response)."""
+    cfg = settings.get(current_app)
+    delivery = request.args.get("delivery", "")
+    commit = request.args.get("commit", "").lower()
+    if not (delivery or commit) or len(delivery) > 128 or (commit and not SHA_RE.match(commit)):
+        abort(400, "give delivery=<id> and/or commit=<40 hex>")
+    found = [d for d in History(cfg.deploy_dir / "history.jsonl").recent(500)
+             if (not delivery or d.get("delivery_id") == delivery)
+             and (not commit or d.get("commit") == commit)]
+    return jsonify(deploys=found[:20])
 
 
 def init_app(app: Flask) -> None:

@@ -70,3 +70,15 @@ def test_every_response_carries_a_request_id(client):
     assert response.headers["X-Request-Id"] == "from-haproxy-1"
     generated = client.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
     assert generated.headers["X-Request-Id"] != "bad id with spaces"
+
+
+def test_deploys_can_be_found_by_delivery_id_and_commit(client, origin):
+    commit = origin.head()
+    headers = signed(commit, delivery_id="gh-run-123-attempt-1")
+    deploy_id = client.post("/webhook", json={"commit": commit}, headers=headers).json["deploy_id"]
+    by_delivery = client.get("/deploys?delivery=gh-run-123-attempt-1").json["deploys"]
+    assert [d["id"] for d in by_delivery] == [deploy_id]
+    assert [d["id"] for d in client.get(f"/deploys?commit={commit}").json["deploys"]] == [deploy_id]
+    assert client.get("/deploys?delivery=unknown-delivery").json["deploys"] == []
+    assert client.get("/deploys").status_code == 400
+    assert client.get("/deploys?commit=abc").status_code == 400

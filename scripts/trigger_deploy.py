@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Ask the webhook to deploy a commit of `production`, then wait for the deploy's result.
+
+Used by .github/workflows/production_deployment.yml; standard library only, so it runs on any runner.
+
+Environment (secrets come from the environment, never from the command line):
+  WEBHOOK_KEY         the webhook key (1Password "Airflow Webhook" password)       required
+  WEBHOOK_ADDRESS     where to POST: the smee channel URL, or the webhook's /webhook URL  required
+  WEBHOOK_STATUS_URL  the webhook's public base URL, to follow the deploy (e.g. https://host:8081);
+                      optional when WEBHOOK_ADDRESS is the webhook itself
+  DEPLOY_COMMIT       the commit to deploy (the PR's merge commit)                  required
+  DEPLOY_PR           the pull request number (informational)                       optional
+Exit status: 0 deployed; 1 the deploy failed, was rejected or rolled back, or timed out; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+GOOD = ("succeeded",)
+# "skipped" means the commit is already live (already deployed, or included in a newer deploy).
+FINE_IF_SKIPPED = ("already deployed", "already included")
+BAD = ("failed", "rejected", "rolled_back")
+
+
+class Failure(Exception):
+    """The deploy did not succeed; the message is the reason shown in the job log."""
+
+
+def sign(key: str, delivery_id: str, timestamp: int, commit: str) -> str:
+    """Webhook-Signature: "v1," + base64 HMAC-SHA256 over "id.timestamp.commit" (see webhook/auth.py)."""
+    digest = hmac.new(key.encode(), f"{delivery_id}.{timestamp}.{commit}".encode(), hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
+         timeout: float = 15.0) -> tuple[int, dict | None]:
+    """One request; returns (status, JSON body or None). Network errors raise OSError."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, None
+
+
+def post(address: str, key: str, commit: str, pr: str | None, attempts: int = 3) -> tuple[str, dict | None]:
+    """POST the signed request (a fresh delivery id per attempt); fail on any non-2xx answer."""
+    body = {"commit": commit}
+    if pr:
+        body["pr"] = int(pr)
+    last = ""
+    for attempt in range(1, attempts + 1):
+        delivery_id = f"gha-{os.environ.get('GITHUB_RUN_ID', 'local')}-{uuid.uuid4().hex[:16]}"
+        timestamp = int(time.time())
+        headers = {"Content-Type": "application/json", "X-Webhook-Key": key, "Webhook-Id": delivery_id,
+                   "Webhook-Timestamp": str(timestamp),
+                   "Webhook-Signature": sign(key, delivery_id, timestamp, commit)}
+        try:
+            status, answer = http("POST", address, json.dumps(body).encode(), headers)
+        except OSError as exc:
+            last = f"could not reach {redact(address)}: {exc}"
+        else:
+            if 200 <= status < 300:
+                return delivery_id, answer
+            last = f"the webhook answered HTTP {status}: {(answer or {}).get('error', '')}"
+            if status < 500:
+                break  # 4xx will not change on a retry
+        print(f"attempt {attempt}: {last}", file=sys.stderr)
+        time.sleep(2 * attempt)
+    raise Failure(last)
+
+
+def redact(url: str) -> str:
+    """The smee channel URL is a secret (anyone holding it can read the events): show only the host."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "the webhook"
+
+
+def find(status_url: str, delivery_id: str, commit: str, deploy_id: str | None) -> dict | None:
+    """The deploy to follow: by id, else by delivery id, else any deploy of the commit (the fallback poll)."""
+    if deploy_id:
+        status, record = http("GET", f"{status_url}/deploys/{deploy_id}")
+        return record if status == 200 else None
+    for query in (f"delivery={urllib.parse.quote(delivery_id)}", f"commit={commit}"):
+        status, found = http("GET", f"{status_url}/deploys?{query}")
+        if status == 200 and found and found.get("deploys"):
+            return found["deploys"][0]
+    return None
+
+
+def follow(status_url: str, delivery_id: str, commit: str, deploy_id: str | None, timeout: float,
+           interval: float = 2.0) -> dict:
+    """Poll until the deploy has a result; follow supersedes and resumes; raise Failure on a bad end."""
+    deadline = time.monotonic() + timeout
+    last_state = None
+    while time.monotonic() < deadline:
+        try:
+            record = find(status_url, delivery_id, commit, deploy_id)
+        except OSError as exc:
+            print(f"status endpoint unreachable ({exc}); retrying", file=sys.stderr)
+            record = None
+        if record:
+            deploy_id = record["id"]
+            state = record.get("state")
+            if state != last_state:
+                print(f"deploy {deploy_id}: {state} {record.get('stage') or ''} {record.get('reason') or ''}")
+                last_state = state
+            if state in GOOD:
+                return record
+            if state == "skipped" and any(r in (record.get("reason") or "") for r in FINE_IF_SKIPPED):
+                return record
+            if state == "superseded" and record.get("superseded_by"):
+                deploy_id = record["superseded_by"]
+                continue
+            if state == "interrupted":
+                deploy_id = None  # a restarted webhook queues it again: find the new record by commit
+            elif state in BAD or state == "skipped":
+                raise Failure(f"deploy {deploy_id} {state}: {record.get('reason') or 'no reason given'}")
+        time.sleep(interval)
+    raise Failure(f"no result within {timeout:g}s (last state: {last_state or 'never seen by the webhook'})")
+
+
+def summary(record: dict) -> None:
+    """Add a table to the GitHub job summary when running in Actions."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in (record.get("stages") or {}).items())
+    with open(path, "a") as fh:
+        fh.write("| deploy | commit | result | stages |\n|---|---|---|---|\n")
+        fh.write(f"| {record.get('id')} | `{(record.get('commit') or '')[:12]}` | {record.get('state')} | "
+                 f"{stages} |\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the result")
+    parser.add_argument("--no-wait", action="store_true", help="only send the request")
+    args = parser.parse_args(argv)
+    env = os.environ
+    key, address = env.get("WEBHOOK_KEY", ""), env.get("WEBHOOK_ADDRESS", "")
+    commit = env.get("DEPLOY_COMMIT", "").lower()
+    status_url = env.get("WEBHOOK_STATUS_URL", "").rstrip("/")
+    pr = env.get("DEPLOY_PR") or None
+    problems = [name for name, value in (("WEBHOOK_KEY", key), ("WEBHOOK_ADDRESS", address)) if not value]
+    if not SHA_RE.match(commit):
+        problems.append("DEPLOY_COMMIT (a 40-character commit id)")
+    if pr and not pr.isdigit():
+        problems.append("DEPLOY_PR (a number)")
+    if problems:
+        print(f"::error::missing or invalid: {', '.join(problems)}", file=sys.stderr)
+        return 2
+    try:
+        delivery_id, answer = post(address, key, commit, pr)
+        deploy_id = (answer or {}).get("deploy_id")
+        print(f"request accepted (delivery {delivery_id}{', deploy ' + deploy_id if deploy_id else ''})")
+        if args.no_wait:
+            return 0
+        if not status_url:
+            if not deploy_id:
+                raise Failure("the relay gave no deploy id: set WEBHOOK_STATUS_URL to follow the deploy")
+            status_url = address.rsplit("/webhook", 1)[0]
+        record = follow(status_url, delivery_id, commit, deploy_id, args.timeout)
+    except Failure as exc:
+        print(f"::error::{exc}", file=sys.stderr)
+        return 1
+    summary(record)
+    print(f"deployed {commit[:12]} as {record['id']} ({record.get('state')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""scripts/trigger_deploy.py, the Action's step: signs, posts, follows the deploy, fails when it fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.webhook.conftest import KEY
+from tests.webhook.gitrepo import BROKEN_DAG, good_dag
+from webhook.auth import sign
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "trigger_deploy.py"
+
+
+def run(env: dict, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    """Run the script as the Action does: secrets in the environment, nothing else installed."""
+    base = {"PATH": os.environ["PATH"], "GITHUB_RUN_ID": "4242"}
+    return subprocess.run([sys.executable, "-I", str(SCRIPT), "--timeout", "60", *args], env={**base, **env},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_script_signs_exactly_like_the_webhook_checks():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import trigger_deploy
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    assert trigger_deploy.sign(KEY, "id-12345678", 1795290000, "a" * 40) == sign(KEY, "id-12345678",
+                                                                                   1795290000, "a" * 40)
+
+
+def test_direct_post_deploys_and_succeeds(webhook, origin, tmp_path):
+    commit = origin.commit({"dags/new.py": good_dag("new")}, "Add new (#9)")
+    summary = tmp_path / "summary.md"
+    result = run({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": f"{webhook}/webhook", "DEPLOY_COMMIT": commit,
+                  "DEPLOY_PR": "9", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    assert f"deployed {commit[:12]}" in result.stdout
+    assert "succeeded" in summary.read_text()
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_through_the_relay_the_deploy_is_followed_by_delivery_id(webhook, relay, origin):
+    commit = origin.commit({"dags/relayed.py": good_dag("relayed")})
+    result = run({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": relay.url, "WEBHOOK_STATUS_URL": webhook,
+                  "DEPLOY_COMMIT": commit})
+    assert result.returncode == 0, result.stderr
+    assert relay.forwarded == 1
+    # The relay URL is a secret: never printed in full.
+    assert "channel-secret-part" not in result.stdout + result.stderr
+
+
+def test_a_lost_relay_event_still_converges_through_the_poll(webhook, relay, origin):
+    relay.drop = True
+    commit = origin.commit({"dags/lost.py": good_dag("lost")})
+    result = run({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": relay.url, "WEBHOOK_STATUS_URL": webhook,
+                  "DEPLOY_COMMIT": commit})
+    assert result.returncode == 0, result.stderr
+    assert relay.forwarded == 0
+
+
+def test_a_rejected_deploy_fails_the_job_with_the_reason(webhook, origin):
+    commit = origin.commit({"dags/broken.py": BROKEN_DAG}, "broken")
+    result = run({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": f"{webhook}/webhook", "DEPLOY_COMMIT": commit})
+    assert result.returncode == 1
+    assert "::error::deploy" in result.stderr and "rejected" in result.stderr
+    assert "module_that_does_not_exist" in result.stderr
+
+
+def test_a_refused_request_fails_at_once(webhook, origin):
+    result = run({"WEBHOOK_KEY": "not-the-key-0123456789", "WEBHOOK_ADDRESS": f"{webhook}/webhook",
+                  "DEPLOY_COMMIT": origin.head()})
+    assert result.returncode == 1
+    assert "HTTP 403" in result.stderr
+    assert "attempt 2" not in result.stderr  # a 4xx is not retried
+
+
+def test_an_unreachable_webhook_fails_after_retries(origin):
+    result = run({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": "http://127.0.0.1:9/webhook",
+                  "DEPLOY_COMMIT": origin.head()})
+    assert result.returncode == 1
+    assert "could not reach" in result.stderr
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({}, "WEBHOOK_KEY"),
+    ({"WEBHOOK_KEY": KEY}, "WEBHOOK_ADDRESS"),
+    ({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": "http://x/webhook", "DEPLOY_COMMIT": "main"}, "DEPLOY_COMMIT"),
+    ({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": "http://x/webhook", "DEPLOY_COMMIT": "a" * 40,
+      "DEPLOY_PR": "#3"}, "DEPLOY_PR"),
+])
+def test_bad_configuration_is_named(env, named):
+    result = run(env)
+    assert result.returncode == 2
+    assert named in result.stderr
