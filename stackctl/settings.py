@@ -167,7 +167,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         # the local fake Connect server (devtools/fake_onepassword.py), so development works offline
         values["OP_CONNECT"] = f"http://127.0.0.1:{ports['FAKE_ONEPASSWORD_PORT']}"
         values.setdefault("OP_API_TOKEN", "development-only-token")
-        values.setdefault("OP_VAULT_ID", "development")
+        values.setdefault("OP_VAULT_ID", "airflowdevelopmentvault001")  # the example vault's id
     if not values["WORKER_CONCURRENCY"].isdigit() or int(values["WORKER_CONCURRENCY"]) < 1:
         raise SettingsError(f"WORKER_CONCURRENCY must be a positive integer, got {values['WORKER_CONCURRENCY']!r}")
 
