@@ -123,7 +123,7 @@ def up(environ: dict[str, str]) -> int:
         run_init(settings)
         for line in supervisor.start(settings, "all"):
             echo(f"warning: {line} (supervisord keeps retrying it)")
-        names = [s.name for s in supervisor.supervised(settings)]
+        names = [s.name for s in supervisor.supervised(settings)] + list(extra)
         results = health.wait_healthy(settings, names, UP_TIMEOUT)
         # the first execution-API call after a start takes seconds; pay it now, not in the first task
         health.http_get(f"http://{settings['BIND_HOST']}:{settings['AIRFLOW_API_PORT']}/execution/health", timeout=15)

@@ -49,8 +49,8 @@ def api_health(settings: Settings) -> dict:
 def _component(key: str) -> Check:
     def check(settings: Settings) -> tuple[bool, str]:
         report = api_health(settings).get(key) or {}
-        status = report.get("status")
-        return status == "healthy", f"{status or 'unknown'} (latest heartbeat {report.get('latest_' + key + '_heartbeat', report.get('latest_scheduler_heartbeat', '-'))})"
+        status = report.get("status") or "unknown"
+        return status == "healthy", f"{status} (latest heartbeat {report.get(f'latest_{key}_heartbeat', '-')})"
     return check
 
 
@@ -99,6 +99,9 @@ CHECKS: dict[str, Check] = {
     "webhook": lambda s: _http_ok(_local(s, "WEBHOOK_PORT") + "/healthz"),
     "diagnostics": lambda s: _http_ok(_local(s, "DIAGNOSTICS_PORT") + "/"),
     "haproxy": _public("PUBLIC_AIRFLOW_PORT", "/api/v2/monitor/health"),
+    # development stand-ins for 1Password Connect and Slack
+    "fake-onepassword": lambda s: _http_ok(f"http://127.0.0.1:{s['FAKE_ONEPASSWORD_PORT']}/heartbeat"),
+    "fake-slack": lambda s: _http_ok(f"http://127.0.0.1:{s['FAKE_SLACK_PORT']}/messages"),
 }
 
 
