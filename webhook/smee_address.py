@@ -1,0 +1,31 @@
+"""Print the smee channel URL from 1Password ("Airflow Webhook" item, section smee, field address).
+
+Used by relay/run when SMEE_URL is not set: `python -m webhook.smee_address`. Exit 1 with a reason
+(never the value) when it cannot be read.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from webhook.dagpath import import_dagutils
+
+ITEM = "Airflow Webhook"
+FIELD = "smee.address"
+
+
+def main() -> int:
+    try:
+        address = import_dagutils("onepassword").get_secret(ITEM, FIELD)
+    except Exception as exc:  # the reason is safe: dagutils.onepassword never puts values in messages
+        print(f"smee address unavailable: {exc}", file=sys.stderr)
+        return 1
+    if not address.startswith(("https://", "http://")):
+        print(f"the {FIELD} field of {ITEM!r} is not an http(s) URL", file=sys.stderr)
+        return 1
+    print(address)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
