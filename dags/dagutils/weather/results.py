@@ -25,6 +25,8 @@ def check(name: str, status: str, detail: str, **data) -> dict:
 
 def describe(error: BaseException) -> str:
     """Exception type and the part of its message a person needs (urllib3 buries the cause deep inside)."""
+    if isinstance(error, OSError) and error.filename:
+        return f"{type(error).__name__}: {error.strerror}: {error.filename}"
     text = str(error)
     cause = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
     return f"{type(error).__name__}: {cause.group(1).strip() if cause else text[:200]}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from dagutils.weather import annotate, camera, checks, nws, page, publish
-from dagutils.weather.results import FAIL, PASS, WARN, StepFailed, check, failed, from_error
+from dagutils.weather.results import FAIL, PASS, WARN, check, failed, from_error
 from dagutils.weather.session import make_session
 from dagutils.weather.settings import WeatherSettings
 
@@ -25,7 +25,7 @@ def forecast_step(settings: WeatherSettings, host: str, session: requests.Sessio
     try:
         data = nws.fetch_forecast(session, settings.nws_base_url, settings.latitude, settings.longitude,
                                   settings.timeout)
-    except StepFailed as error:
+    except Exception as error:  # StepFailed says what NWS did; anything else is an answer we did not expect
         return {"check": from_error("forecast", error), "forecast": None, "host": host}
     where = f"{data['place'] or 'unknown place'}, grid {data['grid']}"
     moved = f"; followed redirect to {data['point_url']}" if data["redirected"] else ""
@@ -46,7 +46,7 @@ def camera_step(settings: WeatherSettings, key: str, host: str, session: request
         jpeg = annotate.annotate(snap.data, settings.camera_label, local)
         image = f"{publish.IMAGES}/{key}.jpg"
         publish.atomic_write(settings.diagnostics_dir / image, jpeg)
-    except StepFailed as error:
+    except Exception as error:  # also odd image modes and an unwritable DIAGNOSTICS_DIR
         return {"check": from_error("camera", error), "camera": info, "host": host}
     width, height = annotate.working_size(snap.width, snap.height)
     info.update(image=image, width=width, height=height, offline=offline, taken_at=now.isoformat(),

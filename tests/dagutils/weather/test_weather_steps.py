@@ -39,6 +39,25 @@ def test_forecast_step_turns_a_404_into_a_failed_check(responses_mock, settings)
     assert "Data Unavailable For Requested Point" in result["check"]["detail"]
 
 
+def test_forecast_step_survives_an_unexpected_shape(responses_mock, settings):
+    points = nws_fixture("points_austin.json")
+    points["properties"]["relativeLocation"] = "Austin"
+    responses_mock.get(POINT_URL, json=points)
+    responses_mock.get(points["properties"]["forecast"], json=nws_fixture("forecast_austin.json"))
+    result = steps.forecast_step(settings, "w1", quick())
+    assert result["check"]["status"] == "fail"
+    assert result["check"]["detail"].startswith("AttributeError: ")
+
+
+def test_camera_step_reports_an_unwritable_folder(responses_mock, settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    responses_mock.get(CAMERA_URL, body=street_jpeg(), content_type="image/jpeg")
+    result = steps.camera_step(replace(settings, diagnostics_dir=blocker), "run-1", "w1", quick(), now=NOW)
+    assert result["check"]["status"] == "fail"
+    assert "not-a-folder" in result["check"]["detail"]
+
+
 def test_camera_step_writes_the_annotated_image(responses_mock, settings):
     responses_mock.get(CAMERA_URL, body=street_jpeg(), content_type="binary/octet-stream")
     result = steps.camera_step(settings, "run-1", "w1", quick(), now=NOW)
