@@ -39,7 +39,6 @@ class Settings:
     airflow_url: str = "http://airflow-apiserver:8080"
     airflow_username: str = ""
     airflow_password: str = ""
-    keep_history_days: int = 90
     start_runner: bool = True
 
     @property
@@ -111,7 +110,6 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         airflow_url=f"http://{airflow_host}:{airflow_port}",
         airflow_username=env.get("_AIRFLOW_WWW_USER_USERNAME", ""),
         airflow_password=env.get("_AIRFLOW_WWW_USER_PASSWORD", ""),
-        keep_history_days=_number(env, "DEPLOY_HISTORY_DAYS", 90, int, 1, 3650),
         start_runner=_flag(env, "DEPLOY_RUNNER", True),
     )
 
