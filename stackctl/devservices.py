@@ -44,4 +44,5 @@ def dev_programs(settings: Settings) -> dict[str, tuple[list[str], dict[str, str
         "fake-onepassword": ([python, "-m", "devtools.fake_onepassword", "--items", str(items_file(settings)),
                               "--port", settings["FAKE_ONEPASSWORD_PORT"], "--token", settings["OP_API_TOKEN"]], env),
         "fake-slack": ([python, "-m", "devtools.fake_slack", "--port", settings["FAKE_SLACK_PORT"]], env),
+        "fixture-server": ([python, "-m", "devtools.fixture_server", "--port", settings["FIXTURE_SERVER_PORT"]], env),
     }

@@ -102,6 +102,7 @@ CHECKS: dict[str, Check] = {
     # development stand-ins for 1Password Connect and Slack
     "fake-onepassword": lambda s: _http_ok(f"http://127.0.0.1:{s['FAKE_ONEPASSWORD_PORT']}/heartbeat"),
     "fake-slack": lambda s: _http_ok(f"http://127.0.0.1:{s['FAKE_SLACK_PORT']}/messages"),
+    "fixture-server": lambda s: _http_ok(f"http://127.0.0.1:{s['FIXTURE_SERVER_PORT']}/_fixture/requests"),
 }
 
 

@@ -122,6 +122,12 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "OP_API_TOKEN": s.get("OP_API_TOKEN"),
         "OP_VAULT_ID": s.get("OP_VAULT_ID"),
         "DIAGNOSTICS_DIR": s["DIAGNOSTICS_DIR"],
+        # weather-checker: where it reads the forecast and the camera, and the stack it checks
+        "NWS_BASE_URL": s.get("NWS_BASE_URL"),
+        "NWS_CONTACT": s.get("NWS_CONTACT"),
+        "CAMERA_URL_PATTERN": s.get("CAMERA_URL_PATTERN"),
+        "HAPROXY_STATS_URL": s["HAPROXY_STATS_URL"],
+        "WEBHOOK_PORT": s["WEBHOOK_PORT"],
         "AIRFLOW_API_HOST": s["AIRFLOW_API_HOST"],
         "AIRFLOW_API_PORT": s["AIRFLOW_API_PORT"],
         "REDIS_HOST": s["REDIS_HOST"],

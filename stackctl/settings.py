@@ -25,6 +25,7 @@ PORT_DEFAULTS = {
     "REDIS_PORT": 26379,
     "FAKE_ONEPASSWORD_PORT": 28090,
     "FAKE_SLACK_PORT": 28091,
+    "FIXTURE_SERVER_PORT": 28092,
 }
 
 # Credentials generated on first run in development; production must provide them all.
@@ -168,6 +169,12 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         values["OP_CONNECT"] = f"http://127.0.0.1:{ports['FAKE_ONEPASSWORD_PORT']}"
         values.setdefault("OP_API_TOKEN", "development-only-token")
         values.setdefault("OP_VAULT_ID", "airflowdevelopmentvault001")  # the example vault's id
+    if environment == "development" and not values.get("NWS_BASE_URL"):
+        # the local NWS and traffic-camera fixtures (devtools/fixture_server.py): weather-checker runs offline
+        fixtures = f"http://127.0.0.1:{ports['FIXTURE_SERVER_PORT']}"
+        values["NWS_BASE_URL"] = fixtures
+        values.setdefault("CAMERA_URL_PATTERN", fixtures + "/image/{id}.jpg")
+    values.setdefault("HAPROXY_STATS_URL", f"http://{values['HAPROXY_BIND']}:{ports['PUBLIC_STATS_PORT']}/;csv")
     if not values["WORKER_CONCURRENCY"].isdigit() or int(values["WORKER_CONCURRENCY"]) < 1:
         raise SettingsError(f"WORKER_CONCURRENCY must be a positive integer, got {values['WORKER_CONCURRENCY']!r}")
 
