@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from stackctl import health, native, ports, postgres, redis, secrets_file, settings as settings_mod, supervisor, system
+from stackctl import health, native, ports, postgres, redis, secrets_file, supervisor, system
+from stackctl import settings as settings_mod
 from stackctl.devservices import dev_programs, prepare_dev_files
 from stackctl.services import SERVICES, by_name
 from stackctl.settings import Settings, SettingsError
@@ -77,7 +78,7 @@ def run_init(settings: Settings) -> None:
 def up(environ: dict[str, str]) -> int:
     state_dir = Path(environ.get("STACK_STATE_DIR") or settings_mod.PROJECT_DIR / ".state").resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    if environ.get("ENVIRONMENT", settings_mod.read_env_file(state_dir / "secrets.env").get("ENVIRONMENT")) != "production":
+    if settings_mod.layered_values(environ, state_dir).get("ENVIRONMENT") != "production":
         written = secrets_file.ensure(state_dir, environ)
         if written:
             echo(f"generated {', '.join(written)} into {state_dir / 'secrets.env'} (mode 0600)")
@@ -221,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     log_parser.add_argument("service", nargs="?")
     log_parser.add_argument("-f", "--follow", action="store_true")
     log_parser.add_argument("-n", "--lines", type=int, default=50)
-    airflow_parser = sub.add_parser("airflow", help="the Airflow CLI against this stack, e.g. dags test weather-checker")
+    airflow_parser = sub.add_parser("airflow", help="the Airflow CLI with this stack's settings, "
+                                    "e.g. dags test weather-checker")
     airflow_parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     environ = dict(os.environ)

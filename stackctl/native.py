@@ -29,8 +29,8 @@ def argv(service: Service, settings: Settings) -> list[str]:
     head, *rest = service.command
     if service.name == "postgres":
         data, sockets = postgres_dirs(settings)
-        return [system.which("postgres") or "postgres", "-D", str(data), "-c", f"listen_addresses={settings['BIND_HOST']}",
-                "-p", settings["POSTGRES_PORT"], "-k", str(sockets)]
+        return [system.which("postgres") or "postgres", "-D", str(data), "-p", settings["POSTGRES_PORT"],
+                "-c", f"listen_addresses={settings['BIND_HOST']}", "-k", str(sockets)]
     if service.name == "redis":
         return [system.which("redis-server") or "redis-server", str(settings.state_dir / "redis" / "redis.conf")]
     if head in ("airflow", "python", "gunicorn"):

@@ -63,8 +63,9 @@ def render(settings: Settings, extra_programs: dict[str, tuple[list[str], dict[s
     python = settings.bin("python")
     lines = [
         "[unix_http_server]", f"file={_quote(str(run / 'supervisor.sock'))}", "chmod=0700", "",
-        "[supervisord]", f"logfile={_quote(str(logs / 'supervisord.log'))}", f"pidfile={_quote(str(pidfile(settings)))}",
-        f"childlogdir={_quote(str(logs))}", "logfile_maxbytes=10MB", "logfile_backups=3", "", "[rpcinterface:supervisor]",
+        "[supervisord]", f"logfile={_quote(str(logs / 'supervisord.log'))}",
+        f"pidfile={_quote(str(pidfile(settings)))}", f"childlogdir={_quote(str(logs))}",
+        "logfile_maxbytes=10MB", "logfile_backups=3", "", "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
         "[supervisorctl]", f"serverurl=unix://{_quote(str(run / 'supervisor.sock'))}", "",
     ]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import requests
-
 import pytest
+import requests
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,8 @@ def test_a_dag_runs_on_the_celery_worker(native_stack):
     [instance] = native_stack.task_instances("stack-smoke", run_id)
     assert instance["state"] == "success"
     assert instance["hostname"], "the task instance should record the worker that ran it"
-    flower = requests.get(native_stack.url("flower") + "/api/workers?refresh=1", auth=native_stack.flower_auth, timeout=30)
+    flower = requests.get(native_stack.url("flower") + "/api/workers?refresh=1", auth=native_stack.flower_auth,
+                          timeout=30)
     assert flower.status_code == 200
     assert any(name.startswith("celery@") for name in flower.json()), flower.text
 
