@@ -14,7 +14,7 @@ PACKAGES = {
     "redis-server": "redis-server",
     "haproxy": "haproxy",
 }
-TEST_PACKAGES = ("chromium", "chromium-driver", "git")
+TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck")
 
 
 class MissingSystemPackage(RuntimeError):
