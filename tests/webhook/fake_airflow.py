@@ -123,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/api/v2/dags":
             dags = [d for d in dags if d["bundle_name"] == query.get("bundle_name", d["bundle_name"])]
             return self._send(200, {"dags": dags[offset:offset + limit], "total_entries": len(dags)})
+        if url.path.startswith("/api/v2/dags/") and url.path.count("/") == 4:
+            found = self.fake.dags.get(url.path.rsplit("/", 1)[1])
+            return self._send(200, found) if found else self._send(404, {"detail": "Dag not found"})
         if url.path == "/api/v2/importErrors":
             page = errors[offset:offset + limit]
             return self._send(200, {"import_errors": page, "total_entries": len(errors)})

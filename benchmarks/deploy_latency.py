@@ -1,0 +1,198 @@
+"""Deploy latency: POST answer time and POST -> DAG visible at the new commit through the Airflow API.
+
+Against a running stack (the origin is the bare repository the webhook fetches, DEPLOY_REPO_URL):
+  python benchmarks/deploy_latency.py --webhook http://127.0.0.1:8081 --airflow http://127.0.0.1:8080 \
+      --origin .state/origin.git --count 20          # WEBHOOK_KEY, _AIRFLOW_WWW_USER_* from the environment
+Self-contained (webhook in-process, fake Airflow: the webhook's own share, fetch + validate + publish):
+  python benchmarks/deploy_latency.py --local --count 20
+Prints a table; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import requests
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from webhook.auth import sign  # noqa: E402
+
+DAG = '''"""Benchmark DAG."""
+from datetime import timedelta
+
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="{dag_id}", schedule=None, tags=["benchmark"], default_args={{"owner": "data", "retries": 0}},
+     dagrun_timeout=timedelta(minutes=5))
+def build():
+    @task
+    def hello():
+        return "{marker}"
+
+    hello()
+
+
+build()
+'''
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Bench:
+    def __init__(self, webhook: str, airflow: str, origin: Path, key: str, user: str, password: str,
+                 dag_id: str):
+        self.webhook, self.airflow = webhook.rstrip("/"), airflow.rstrip("/")
+        self.key, self.dag_id = key, dag_id
+        self.session = requests.Session()
+        token = self.session.post(f"{self.airflow}/auth/token", json={"username": user, "password": password},
+                                  timeout=30).json()["access_token"]
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.clone = Path(tempfile.mkdtemp(prefix="bench-clone-"))
+        git("clone", "--quiet", "--branch", "production", str(origin), str(self.clone), cwd=PROJECT)
+
+    def commit(self, marker: str) -> str:
+        path = self.clone / "dags" / f"{self.dag_id}.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(DAG.format(dag_id=self.dag_id, marker=marker))
+        git("add", "--all", cwd=self.clone)
+        git("commit", "--quiet", "-m", f"benchmark {marker}", cwd=self.clone)
+        git("push", "--quiet", "origin", "HEAD:production", cwd=self.clone)
+        return git("rev-parse", "HEAD", cwd=self.clone).strip()
+
+    def post(self, commit: str) -> float:
+        delivery, stamp = f"bench-{uuid.uuid4().hex}", int(time.time())
+        started = time.perf_counter()
+        response = requests.post(f"{self.webhook}/webhook", json={"commit": commit}, timeout=10, headers={
+            "X-Webhook-Key": self.key, "Webhook-Id": delivery, "Webhook-Timestamp": str(stamp),
+            "Webhook-Signature": sign(self.key, delivery, stamp, commit)})
+        elapsed = time.perf_counter() - started
+        response.raise_for_status()
+        return elapsed
+
+    def visible(self, commit: str, timeout: float = 120) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = self.session.get(f"{self.airflow}/api/v2/dags/{self.dag_id}", timeout=10)
+            if response.status_code == 200 and response.json().get("bundle_version") == commit:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def run(self, count: int) -> list[tuple[float, float | None]]:
+        # One warm-up deploy so the DAG exists (a brand-new DAG file has no parse token yet).
+        first = self.commit("warm-up")
+        self.post(first)
+        self.visible(first)
+        rows = []
+        for i in range(count):
+            commit = self.commit(f"run-{i}-{uuid.uuid4().hex[:6]}")
+            started = time.perf_counter()
+            answer = self.post(commit)
+            ok = self.visible(commit)
+            rows.append((answer, time.perf_counter() - started if ok else None))
+            print(f"  {i + 1:2d}/{count}  answer {answer * 1000:6.1f} ms   visible "
+                  f"{(rows[-1][1] or float('nan')):6.2f} s", file=sys.stderr)
+        return rows
+
+
+def table(rows: list[tuple[float, float | None]], label: str) -> str:
+    answers = [a * 1000 for a, _ in rows]
+    visible = [v for _, v in rows if v is not None]
+    lines = [f"Deploy latency ({label}, {len(rows)} deploys, validation included)", "",
+             "| measure | min | p50 | p95 | p99 | max |", "|---|---|---|---|---|---|"]
+    def row(name: str, values: list[float], fmt: str) -> str:
+        cells = [min(values), *(percentile(values, q) for q in (50, 95, 99)), max(values)]
+        return f"| {name} | " + " | ".join(format(c, fmt) for c in cells) + " |"
+
+    lines.append(row("POST answer (ms)", answers, ".1f"))
+    if visible:
+        lines.append(row("POST -> DAG visible at the commit (s)", visible, ".2f"))
+    lines.append(f"\nnot visible within the timeout: {len(rows) - len(visible)}; "
+                 f"mean visible {statistics.mean(visible) if visible else float('nan'):.2f} s")
+    return "\n".join(lines)
+
+
+def local_stack(stack: ExitStack) -> dict:
+    """Webhook (WSGI server + runner thread) and a fake Airflow on a temporary origin."""
+    from werkzeug.serving import make_server
+
+    from tests.webhook.fake_airflow import FakeAirflow
+    from tests.webhook.gitrepo import Origin
+    from webhook import create_app, settings
+    from webhook.deploy.runner import Runner
+
+    root = Path(tempfile.mkdtemp(prefix="bench-local-"))
+    origin = Origin(root)
+    origin.commit({"dags/hello.py": DAG.format(dag_id="hello", marker="x")}, "initial")
+    fake = stack.enter_context(FakeAirflow(root / "state" / "deploy" / "mirror.git"))
+    key = "benchmark-key-0123456789abcdef"
+    app = create_app({"state_dir": root / "state", "repo_url": origin.url, "webhook_key": key,
+                      "start_runner": False, "airflow_url": fake.url, "airflow_username": fake.username,
+                      "airflow_password": fake.password, "poll_interval": 0.0})
+    runner = Runner(settings.get(app))
+    runner.ctx.mirror.publish(runner.ctx.mirror.fetch(), None)
+    fake.parse()
+    app.extensions["runner"] = runner
+    runner.start()
+    stack.callback(runner.stop)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stack.callback(server.shutdown)
+    time.sleep(3)  # let the validation server import Airflow, as it does long before a real deploy
+    return {"webhook": f"http://127.0.0.1:{server.server_port}", "airflow": fake.url, "origin": origin.bare,
+            "key": key, "user": fake.username, "password": fake.password}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--webhook", default=os.environ.get("WEBHOOK_URL", "http://127.0.0.1:8081"))
+    parser.add_argument("--airflow", default=os.environ.get("AIRFLOW_URL", "http://127.0.0.1:8080"))
+    parser.add_argument("--origin", type=Path, default=os.environ.get("DEPLOY_REPO_URL"))
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--dag-id", default="bench_deploy_latency")
+    parser.add_argument("--local", action="store_true", help="in-process webhook with a fake Airflow")
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        if args.local:
+            target = local_stack(stack)
+            label = "local webhook, fake Airflow"
+        else:
+            if not args.origin or not os.environ.get("WEBHOOK_KEY"):
+                parser.error("--origin (or DEPLOY_REPO_URL) and WEBHOOK_KEY are needed against a stack")
+            target = {"webhook": args.webhook, "airflow": args.airflow, "origin": args.origin,
+                      "key": os.environ["WEBHOOK_KEY"],
+                      "user": os.environ.get("_AIRFLOW_WWW_USER_USERNAME", "admin"),
+                      "password": os.environ.get("_AIRFLOW_WWW_USER_PASSWORD", "")}
+            label = f"stack at {args.webhook}"
+        bench = Bench(target["webhook"], target["airflow"], Path(target["origin"]), target["key"],
+                      target["user"], target["password"], args.dag_id)
+        print(table(bench.run(args.count), label))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
