@@ -1,6 +1,6 @@
 """Benchmark the native stack: cold start to all healthy, memory (PSS), trigger-to-success through Celery.
 
-Run by hand (not a test): `.venv/bin/python -m benchmarks.stack_benchmark --runs 20`
+Run by hand (not a test): `.venv/bin/python -m benchmarks.stack_benchmark --runs 20 [--set KEY=VALUE]`
 It starts a fresh stack in a temporary folder on free ports, prints a Markdown table, and stops the stack.
 """
 
@@ -47,10 +47,12 @@ def percentile(values: list[float], pct: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra setting for the stack, e.g. AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=1")
     args = parser.parse_args()
     state_dir = new_state_dir()
     started = time.monotonic()
-    stack = NativeStack.start(state_dir)
+    stack = NativeStack.start(state_dir, dict(item.split("=", 1) for item in args.set))
     cold = time.monotonic() - started
     try:
         stack.trigger_dag("stack-smoke")  # warm-up run, not counted

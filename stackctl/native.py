@@ -52,6 +52,8 @@ def environment(service: Service, settings: Settings) -> dict[str, str]:
     env["STACK_STATE_DIR"] = str(settings.state_dir)
     if service.airflow_env:
         env.update(airflow_env(settings))
+        # any other Airflow option set in .env or the environment reaches every component as well
+        env.update({k: v for k, v in settings.values.items() if k.startswith("AIRFLOW__") and k not in env})
         env["AIRFLOW_HOME"] = str(airflow_home(settings))
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(settings.dags_folder)
         env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(dag_bundles(settings))
