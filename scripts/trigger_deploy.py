@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = [name for name, value in (("WEBHOOK_KEY", key), ("WEBHOOK_ADDRESS", address)) if not value]
     if not SHA_RE.match(commit):
         problems.append("DEPLOY_COMMIT (a 40-character commit id)")
-    if pr and not pr.isdigit():
+    if pr and not (pr.isascii() and pr.isdigit()):
         problems.append("DEPLOY_PR (a number)")
     if problems:
         print(f"::error::missing or invalid: {', '.join(problems)}", file=sys.stderr)

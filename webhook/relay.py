@@ -21,7 +21,8 @@ def record(cfg: Settings, headers, outcome: str) -> None:
     sent = headers.get("timestamp", "")
     data = {
         "received_at": round(time.time(), 3),
-        "relay_timestamp": int(sent) / 1000 if sent.isdigit() else None,
+        # isdigit() alone accepts digits like "¹" that int() refuses.
+        "relay_timestamp": int(sent) / 1000 if sent.isascii() and sent.isdigit() and len(sent) < 16 else None,
         "via_relay": bool(sent),
         "outcome": outcome,
     }

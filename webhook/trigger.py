@@ -45,7 +45,7 @@ def pr_from(body: dict) -> int | None:
         return None
     if isinstance(value, int) and 0 < value < 10**9:
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 10:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)
     abort(400, "pr must be a pull request number")
 

@@ -140,6 +140,7 @@ def test_the_signature_survives_reserialisation_of_the_body(client):
     ('{"commit": 42}', 400),
     ('{}', 400),
     ('{"commit": "' + COMMIT + '", "pr": "twelve"}', 400),
+    ('{"commit": "' + COMMIT + '", "pr": "\u00b9"}', 400),
 ])
 def test_bad_bodies_are_400_after_the_key_check(client, body, status):
     response = client.post("/webhook", data=body, content_type="application/json", headers=signed(COMMIT))

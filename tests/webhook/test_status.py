@@ -82,3 +82,10 @@ def test_deploys_can_be_found_by_delivery_id_and_commit(client, origin):
     assert client.get("/deploys?delivery=unknown-delivery").json["deploys"] == []
     assert client.get("/deploys").status_code == 400
     assert client.get("/deploys?commit=abc").status_code == 400
+
+
+def test_a_malformed_relay_timestamp_is_ignored(client):
+    """Found by the fuzz test: a non-ASCII digit once crashed the relay bookkeeping."""
+    response = client.post("/webhook", json={"commit": "a" * 40}, headers={"timestamp": "¹"})
+    assert response.status_code == 401
+    assert client.get("/?format=json").json["relay"]["relay_timestamp"] is None
