@@ -38,6 +38,9 @@ def validate(dags_folder: Path, bundle_name: str = "gitops") -> dict:
     # The bundle folder itself is on sys.path in Airflow, which is how `dagutils` imports; it must win
     # over any other copy of the shared code (e.g. the webhook's own checkout).
     sys.path.insert(0, str(dags_folder))
+    # Shared DAG code imported earlier (by a plugin or the warm-up) would shadow the commit's own copy.
+    for name in [m for m in sys.modules if m == "dagutils" or m.startswith("dagutils.")]:
+        del sys.modules[name]
     from airflow.dag_processing.dagbag import DagBag
 
     from webhook.deploy import integrity
