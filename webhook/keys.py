@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 import time
 
@@ -54,6 +55,24 @@ class KeySource:
             raise KeyUnavailable("webhook key in 1Password is empty or shorter than 16 characters")
         return value
 
+    def _forget_1password_cache(self) -> None:
+        """dagutils.onepassword caches items too; a rotated key must bypass that cache."""
+        if not self.cfg.webhook_key:
+            import_dagutils("onepassword").clear_cache()
+
+    def roll(self) -> bool:
+        """Write a fresh random key to 1Password (rolling key): a captured key is then worth nothing."""
+        new = secrets.token_urlsafe(32)
+        try:
+            import_dagutils("onepassword").set_secret(ITEM, FIELD, new)
+        except Exception as exc:  # the accepted request stands; the old key simply stays valid
+            log.error("event=key_roll_failed error=%s", type(exc).__name__)
+            return False
+        with self._lock:
+            self._value, self._read_at = new, time.monotonic()
+        log.info("event=key_rolled")
+        return True
+
     def warm_up(self) -> None:
         """Read the key in the background at start-up, so the first request does not pay for imports."""
         def read() -> None:
@@ -65,6 +84,10 @@ class KeySource:
 
     def current(self) -> str:
         with self._lock:
+            if self.cfg.rolling_key:
+                # Another worker may have rolled the key a moment ago: never trust a cached copy.
+                self._forget_1password_cache()
+                self._value = None
             if self._value is None or time.monotonic() - self._read_at > self.cfg.key_cache_seconds:
                 self._value = self._read()
                 self._read_at = time.monotonic()
@@ -77,9 +100,7 @@ class KeySource:
                 return None
             old = self._value
             try:
-                if not self.cfg.webhook_key:
-                    # dagutils.onepassword caches items too; a rotation must bypass that cache.
-                    import_dagutils("onepassword").clear_cache()
+                self._forget_1password_cache()
                 self._value = self._read()
             except (KeyUnavailable, ImportError):
                 return None

@@ -40,6 +40,7 @@ class Settings:
     airflow_username: str = ""
     airflow_password: str = ""
     start_runner: bool = True
+    rolling_key: bool = False
 
     @property
     def production(self) -> bool:
@@ -92,6 +93,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError("WEBHOOK_KEY must be at least 16 characters long")
     if environment == "production" and key:
         raise SettingsError("WEBHOOK_KEY is for development only; production reads the key from 1Password")
+    rolling = _flag(env, "WEBHOOK_ROLLING_KEY", False)
+    if rolling and key:
+        raise SettingsError("WEBHOOK_ROLLING_KEY needs the key in 1Password; unset WEBHOOK_KEY")
     return Settings(
         environment=environment,
         state_dir=state_dir,
@@ -111,6 +115,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         airflow_username=env.get("_AIRFLOW_WWW_USER_USERNAME", ""),
         airflow_password=env.get("_AIRFLOW_WWW_USER_PASSWORD", ""),
         start_runner=_flag(env, "DEPLOY_RUNNER", True),
+        rolling_key=rolling,
     )
 
 

@@ -84,6 +84,8 @@ def webhook():
         record = queue.request(History(cfg.deploy_dir / "history.jsonl"), commit, "webhook",
                                delivery_id=delivery_id, pr=pr, request_id=g.get("request_id"))
         outcome = "accepted"
+        if cfg.rolling_key:
+            current_app.extensions["keys"].roll()
     finally:
         relay.record(cfg, request.headers, outcome)
     log.info("event=deploy_queued rid=%s id=%s commit=%s delivery=%s", g.get("request_id"), record["id"],

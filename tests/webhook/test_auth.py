@@ -223,3 +223,28 @@ def test_a_key_rotated_in_1password_is_picked_up_on_the_next_request(onepassword
     assert post(rotated) == 202
     # ...and the old key stops working at once.
     assert post(DEV_KEY) == 403
+
+
+def test_rolling_key_makes_a_used_key_worthless(tmp_path, origin, connect_env):
+    from webhook.dagpath import import_dagutils
+    onepassword = import_dagutils("onepassword")
+    onepassword.clear_cache()
+    app = create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False,
+                      "rolling_key": True})
+    client = app.test_client()
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY)).status_code == 202
+    rolled = onepassword.get_secret("Airflow Webhook", "password")
+    assert rolled != DEV_KEY and len(rolled) >= 32
+    # A captured key cannot make a new request, even with a fresh delivery id and signature...
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY)).status_code == 403
+    # ...while the sender, reading 1Password again, can; and another worker sees the new key at once.
+    other = create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False,
+                        "rolling_key": True}).test_client()
+    assert other.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=rolled)).status_code == 202
+    onepassword.clear_cache()
+
+
+def test_rolling_key_needs_1password():
+    from webhook.settings import SettingsError, from_env
+    with pytest.raises(SettingsError, match="WEBHOOK_ROLLING_KEY"):
+        from_env({"WEBHOOK_ROLLING_KEY": "true", "WEBHOOK_KEY": "x" * 20})
