@@ -61,7 +61,8 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict | None 
         return status, None
 
 
-def post(address: str, key: str, commit: str, pr: str | None, attempts: int = 3) -> tuple[str, dict | None]:
+def post(address: str, key: str, commit: str, pr: str | None, attempts: int = 3, delay: float = 2.0
+         ) -> tuple[str, dict | None]:
     """POST the signed request (a fresh delivery id per attempt); fail on any non-2xx answer."""
     body = {"commit": commit}
     if pr:
@@ -84,7 +85,8 @@ def post(address: str, key: str, commit: str, pr: str | None, attempts: int = 3)
             if status < 500:
                 break  # 4xx will not change on a retry
         print(f"attempt {attempt}: {last}", file=sys.stderr)
-        time.sleep(2 * attempt)
+        if attempt < attempts:
+            time.sleep(delay * attempt)
     raise Failure(last)
 
 
@@ -155,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the result")
     parser.add_argument("--no-wait", action="store_true", help="only send the request")
+    parser.add_argument("--retry-delay", type=float, default=2.0,
+                        help="seconds before the 2nd POST attempt (then twice that)")
     args = parser.parse_args(argv)
     env = os.environ
     key, address = env.get("WEBHOOK_KEY", ""), env.get("WEBHOOK_ADDRESS", "")
@@ -170,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"::error::missing or invalid: {', '.join(problems)}", file=sys.stderr)
         return 2
     try:
-        delivery_id, answer = post(address, key, commit, pr)
+        delivery_id, answer = post(address, key, commit, pr, delay=args.retry_delay)
         deploy_id = (answer or {}).get("deploy_id")
         print(f"request accepted (delivery {delivery_id}{', deploy ' + deploy_id if deploy_id else ''})")
         if args.no_wait:

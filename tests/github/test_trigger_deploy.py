@@ -81,9 +81,10 @@ def test_a_refused_request_fails_at_once(webhook, origin):
 
 def test_an_unreachable_webhook_fails_after_retries(origin):
     result = run({"WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": "http://127.0.0.1:9/webhook",
-                  "DEPLOY_COMMIT": origin.head()})
+                  "DEPLOY_COMMIT": origin.head()}, "--retry-delay", "0.05")
     assert result.returncode == 1
     assert "could not reach" in result.stderr
+    assert "attempt 3" in result.stderr
 
 
 @pytest.mark.parametrize(("env", "named"), [
