@@ -39,6 +39,31 @@ def total_pss_mib(state_dir) -> tuple[float, int]:
     return total / 2**20, len(pids)
 
 
+def by_program(state_dir) -> dict[str, tuple[float, float]]:
+    """Program (direct child of supervisord) -> (PSS MiB, CPU % of one core over 10 s idle), whole families."""
+    supervisord = [p for p in processes_under(state_dir) if "supervisord" in " ".join(p.cmdline())]
+    families = {}
+    for child in supervisord[0].children():
+        family = [child, *child.children(recursive=True)]
+        # setproctitle rewrites some command lines (gunicorn, celery): keep the pid so none collide
+        name = f"{' '.join(child.cmdline())[:48].replace(str(state_dir), '$STATE')} ({child.pid})"
+        for member in family:
+            member.cpu_percent(None)
+        families[name] = family
+    time.sleep(10)
+    result = {}
+    for name, family in families.items():
+        pss = cpu = 0.0
+        for member in family:
+            try:
+                pss += member.memory_full_info().pss / 2**20
+                cpu += member.cpu_percent(None)
+            except psutil.Error:
+                pass
+        result[name] = (pss, cpu)
+    return result
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
@@ -64,6 +89,7 @@ def main() -> None:
             latencies.append(time.monotonic() - begin)
         time.sleep(2)
         memory, processes = total_pss_mib(state_dir)
+        programs = by_program(state_dir)
     finally:
         stack.stop()
     print("| measure | value |")
@@ -72,6 +98,12 @@ def main() -> None:
     print(f"| memory, whole stack (PSS, {processes} processes, worker concurrency 4) | {memory:.0f} MiB |")
     print(f"| trigger to success, stack-smoke, {args.runs} runs: p50 / p95 / max | "
           f"{statistics.median(latencies):.2f} / {percentile(latencies, 95):.2f} / {max(latencies):.2f} s |")
+    print(f"| idle CPU, whole stack (10 s) | {sum(cpu for _, cpu in programs.values()):.0f} % of one core |")
+    print()
+    print("| program | PSS MiB | idle CPU % |")
+    print("|---|---|---|")
+    for name, (pss, cpu) in sorted(programs.items(), key=lambda item: -item[1][0]):
+        print(f"| {name} | {pss:.0f} | {cpu:.1f} |")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": s["AIRFLOW__API__SECRET_KEY"],
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": s["AIRFLOW__API_AUTH__JWT_SECRET"],
+        # loop again after 0.2 s instead of 1 s when idle: trigger-to-success p50 2.3 s -> 0.7 s (benchmarks.md)
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": s["BIND_HOST"],
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": s["SCHEDULER_HEALTH_PORT"],
