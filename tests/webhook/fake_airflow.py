@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import threading
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -27,6 +28,8 @@ class FakeAirflow:
         self.username, self.password = username, password
         self.dags: dict[str, dict] = {}
         self.errors: list[dict] = []
+        # Errors Airflow keeps for files that left the bundle (it does not clear them at once).
+        self.stale_errors: list[dict] = []
         self.parse_requests: list[str] = []
         self.token_requests = 0
         self.parse_delay = 0.0
@@ -63,7 +66,8 @@ class FakeAirflow:
             text = git("show", f"{sha}:{name}")
             rel = name.removeprefix("dags/")
             if "FAILS_IN_AIRFLOW" in text:
-                errors.append({"import_error_id": len(errors) + 1, "timestamp": "2026-11-21T00:00:00Z",
+                stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                errors.append({"import_error_id": len(errors) + 1, "timestamp": stamp,
                                "filename": rel, "bundle_name": self.bundle,
                                "stack_trace": "Traceback...\nRuntimeError: fails only inside Airflow"})
                 continue
@@ -71,6 +75,8 @@ class FakeAirflow:
                 dags[dag_id] = {"dag_id": dag_id, "bundle_name": self.bundle, "bundle_version": sha,
                                 "relative_fileloc": rel, "file_token": f"token-{rel}", "is_paused": True,
                                 "is_stale": False}
+        fresh = {e["filename"] for e in errors}
+        errors += [e for e in self.stale_errors if e["filename"] not in fresh]
         with self._lock:
             self.dags, self.errors = dags, errors
 

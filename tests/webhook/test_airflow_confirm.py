@@ -80,3 +80,24 @@ def test_client_reports_bad_credentials_clearly(airflow):
         assert "login failed with HTTP 401" in str(exc)
     else:
         raise AssertionError("expected AirflowError")
+
+
+def test_a_file_still_failing_from_a_rolled_back_commit_is_caught_at_once(airflow_app, airflow_runner, airflow,
+                                                                           origin):
+    """Airflow keeps the import error of a rolled-back file; the next commit that still has it must not
+    wait for the timeout, and an unrelated error that was there before must not block a good deploy."""
+    client = airflow_app.test_client()
+    fragile = good_dag("fragile") + "# FAILS_IN_AIRFLOW\n"
+    first = deploy(client, airflow_runner, origin.commit({"dags/fragile.py": fragile}, "fragile"))
+    assert first["state"] == "rolled_back"
+    # Airflow still shows the error of fragile.py after the rollback.
+    airflow.stale_errors = [{"import_error_id": 9, "timestamp": "2026-01-01T00:00:00Z", "filename": "fragile.py",
+                             "bundle_name": "gitops", "stack_trace": "RuntimeError: old"}]
+    airflow.parse()
+    assert [e["filename"] for e in airflow.errors] == ["fragile.py"]
+    again = deploy(client, airflow_runner, origin.commit({"dags/other.py": good_dag("other")}, "other"))
+    assert again["state"] == "rolled_back"
+    assert "fragile.py" in again["reason"]
+    assert again["stages"]["visible"] < 3.0
+    fixed = deploy(client, airflow_runner, origin.commit({"dags/fragile.py": None}, "remove fragile"))
+    assert fixed["state"] == "succeeded", fixed

@@ -81,14 +81,22 @@ class AirflowClient:
     def request_parse(self, file_token: str) -> None:
         """PUT /api/v2/parseDagFile/{token}: a priority parse that also forces a bundle refresh."""
         resp = self._call("PUT", f"/api/v2/parseDagFile/{quote(file_token, safe='')}")
-        if resp.status_code not in (200, 201):
+        # 409: a parse of that file is already requested and not yet done, which is just as good.
+        if resp.status_code not in (200, 201, 409):
             raise AirflowError(f"parseDagFile answered HTTP {resp.status_code}")
 
-    def refresh(self, keep_files: set[str] | None = None) -> bool:
-        """Ask for a bundle refresh via any DAG's file token; False when the bundle has no DAG yet."""
+    def refresh(self, files: set[str] | None = None) -> int:
+        """Request a parse of every known DAG file (all of them, or those in `files`); return how many.
+
+        One request refreshes the bundle, but Airflow only re-parses files that changed or were asked for,
+        and a DAG keeps its old bundle_version (so new runs would use the old commit's shared code)
+        until its file is parsed again. Asking for every file moves all DAGs to the new commit at once.
+        """
+        tokens = {}
         for dag in self.dags():
-            token = dag.get("file_token")
-            if token and (keep_files is None or dag.get("relative_fileloc") in keep_files):
-                self.request_parse(token)
-                return True
-        return False
+            rel = dag.get("relative_fileloc")
+            if dag.get("file_token") and (files is None or rel in files):
+                tokens.setdefault(rel, dag["file_token"])
+        for token in tokens.values():
+            self.request_parse(token)
+        return len(tokens)

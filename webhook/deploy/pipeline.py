@@ -8,6 +8,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from webhook.deploy import notify
@@ -146,11 +147,12 @@ def move(ctx: Context, new: str | None, old: str | None) -> None:
         ctx.mirror.publish(new, old)
 
 
-def confirm(ctx: Context, run: Run, commit: str, dag_ids: set[str], before: list[dict]) -> str | None:
+def confirm(ctx: Context, run: Run, commit: str, dags: dict[str, str], before: list[dict],
+            published_at: float) -> str | None:
     """Make Airflow reparse now, wait for the DAGs at `commit`; return why it is bad, or None."""
     with run.stage("reparse"):
         try:
-            asked = ctx.airflow.refresh()
+            asked = ctx.airflow.refresh(set(dags.values()))
         except AirflowError as exc:
             return f"could not request a reparse: {exc}"
     if not asked:
@@ -158,12 +160,11 @@ def confirm(ctx: Context, run: Run, commit: str, dag_ids: set[str], before: list
         run.save(note="no DAG in the bundle yet; waiting for Airflow's own refresh")
     with run.stage("visible"):
         try:
-            behind, after = wait_visible(ctx, commit, dag_ids, before)
+            behind, after = wait_visible(ctx, commit, dags, before, published_at)
         except AirflowError as exc:
             return f"could not confirm the deploy: {exc}"
     run.save(import_errors_before=len(before), import_errors_after=len(after))
-    old_files = {e.get("filename") for e in before}
-    new = [e for e in after if e.get("filename") not in old_files]
+    new = fresh_errors(after, before, published_at, {dags[d] for d in behind})
     if new or len(after) > len(before):
         first = (new or after)[0]
         trace = (first.get("stack_trace") or "").strip().splitlines()[-1:] or [""]
@@ -175,17 +176,32 @@ def confirm(ctx: Context, run: Run, commit: str, dag_ids: set[str], before: list
     return None
 
 
-def wait_visible(ctx: Context, commit: str, dag_ids: set[str], before: list[dict]
+def fresh_errors(errors: list[dict], before: list[dict], published_at: float, watched: set[str]
+                 ) -> list[dict]:
+    """Import errors caused by this commit: a file that had none, or a file whose DAGs passed validation
+    but which failed again in Airflow after publishing (e.g. left over from a rolled-back commit)."""
+    old_files = {e.get("filename") for e in before}
+    return [e for e in errors if e.get("filename") not in old_files
+            or (e.get("filename") in watched and _when(e) > published_at)]
+
+
+def _when(error: dict) -> float:
+    try:
+        return datetime.fromisoformat(error.get("timestamp") or "").timestamp()
+    except ValueError:
+        return 0.0
+
+
+def wait_visible(ctx: Context, commit: str, dags: dict[str, str], before: list[dict], published_at: float
                  ) -> tuple[set[str], list[dict]]:
     """Poll until every DAG reports `commit`, or a new import error appears, or time runs out."""
-    old_files = {e.get("filename") for e in before}
     deadline = time.monotonic() + ctx.cfg.visible_timeout
     while True:
         versions = {d["dag_id"]: d.get("bundle_version") for d in ctx.airflow.dags()}
         errors = ctx.airflow.import_errors()
-        behind = {dag_id for dag_id in dag_ids if versions.get(dag_id) != commit}
-        fresh_error = any(e.get("filename") not in old_files for e in errors)
-        if not behind or fresh_error or time.monotonic() >= deadline:
+        behind = {dag_id for dag_id in dags if versions.get(dag_id) != commit}
+        watched = {dags[dag_id] for dag_id in behind}
+        if not behind or fresh_errors(errors, before, published_at, watched) or time.monotonic() >= deadline:
             return behind, errors
         time.sleep(0.2)
 
@@ -211,17 +227,18 @@ def deploy(ctx: Context, record: dict, tip: str) -> dict:
             outside = changed_outside(ctx, deployed, commit)
             run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
         report = validate(ctx, run, commit)
-        return publish(ctx, run, commit, deployed, set(report["dag_ids"]), auto_rollback=True)
+        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=True)
     except Stop as stop:
         return run.finish(stop.state, stop.reason, retryable=stop.retryable)
     except GitError as exc:
         return run.finish("failed", str(exc), retryable=True)
 
 
-def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dag_ids: set[str],
+def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dags: dict[str, str],
             auto_rollback: bool) -> dict:
     """Move the ref, then confirm with Airflow; on a bad result roll back (deploys) or report (rollbacks)."""
     before = import_errors(ctx) if ctx.airflow else []
+    published_at = time.time()
     with run.stage("publish"):
         if deployed != commit:
             move(ctx, commit, deployed)
@@ -233,7 +250,7 @@ def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dag_ids: 
         ctx.pin.clear()
     if ctx.airflow is None:
         return run.finish("succeeded", "published; Airflow API not configured, so not confirmed")
-    problem = confirm(ctx, run, commit, dag_ids, before)
+    problem = confirm(ctx, run, commit, dags, before, published_at)
     if problem is None:
         return run.finish("succeeded")
     if not auto_rollback or deployed == commit:
@@ -241,7 +258,7 @@ def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dag_ids: 
     with run.stage("rollback"):
         move(ctx, deployed, commit)
         try:
-            ctx.airflow.refresh()
+            ctx.airflow.refresh()  # every file: the DAGs go back to the old commit's version
         except AirflowError:
             log.warning("event=rollback_reparse_failed id=%s", run.record["id"])
     return run.finish("rolled_back", f"{problem}; rolled back to {(deployed or 'nothing')[:12]}")
@@ -262,7 +279,7 @@ def rollback(ctx: Context, record: dict) -> dict:
             outside = changed_outside(ctx, deployed, commit)
             run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
         report = validate(ctx, run, commit)
-        return publish(ctx, run, commit, deployed, set(report["dag_ids"]), auto_rollback=False)
+        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=False)
     except Stop as stop:
         return run.finish(stop.state, stop.reason, retryable=stop.retryable)
     except GitError as exc:
