@@ -61,6 +61,14 @@ def main() -> int:
         return 2
     migrate()
     print(f"airflow-init: database migrated; {ensure_admin(username, password)}")
+    if os.environ.get("DAG_SOURCE") == "gitops":
+        # the DAG processor clones the deploy mirror when it starts: publish origin's tip first
+        result = subprocess.run([sys.executable, "-m", "webhook.deploy.bootstrap"], capture_output=True, text=True)
+        report = (result.stdout + result.stderr).strip().splitlines()
+        print(f"airflow-init: {report[-1] if report else 'bootstrap said nothing'}")
+        if result.returncode != 0:
+            print("airflow-init: the first deploy failed; nothing for Airflow to run", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -33,7 +33,7 @@ SERVICES: tuple[Service, ...] = (
     Service("postgres", ("postgres",), infra=True, env=("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")),
     Service("redis", ("redis-server",), infra=True),
     Service("airflow-init", ("python", "-m", "stackctl.init"), airflow_env=True, oneshot=True,
-            env=("_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD")),
+            env=("_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD", "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
     Service("airflow-apiserver", ("airflow", "api-server", "--proxy-headers"), airflow_env=True),
     Service("airflow-scheduler", ("airflow", "scheduler"), airflow_env=True),
     Service("airflow-dag-processor", ("airflow", "dag-processor"), airflow_env=True),
@@ -65,12 +65,23 @@ def by_name(name: str) -> Service:
 
 
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+GIT_BUNDLE = "airflow.providers.git.bundles.git.GitDagBundle"
+
+
+def gitops_bundle(mirror: str, branch: str) -> dict:
+    """The deployed DAGs: the webhook moves `branch` of its local mirror only after validating a commit."""
+    return {"name": "gitops", "classpath": GIT_BUNDLE,
+            "kwargs": {"repo_url": mirror, "tracking_ref": branch, "subdir": "dags", "refresh_interval": 60}}
 
 
 def dag_bundles(settings: Settings) -> list[dict]:
-    """Where Airflow reads DAGs: the working tree in development; extra folders (tests) when configured."""
-    bundles = [{"name": "dags-folder", "classpath": LOCAL_BUNDLE,
-                "kwargs": {"path": str(settings.dags_folder), "refresh_interval": 5}}]
+    """Where Airflow reads DAGs: the working tree or the deploy mirror; extra folders (tests) when configured."""
+    if settings["DAG_SOURCE"] == "gitops":
+        mirror = str(settings.state_dir / "deploy" / "mirror.git")
+        bundles = [gitops_bundle(mirror, settings.get("DEPLOY_BRANCH") or "production")]
+    else:
+        bundles = [{"name": "dags-folder", "classpath": LOCAL_BUNDLE,
+                    "kwargs": {"path": str(settings.dags_folder), "refresh_interval": 5}}]
     extra = settings.get("STACK_EXTRA_DAGS_FOLDER")
     if extra:
         bundles.append({"name": "extra-dags", "classpath": LOCAL_BUNDLE,
@@ -85,6 +96,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     api = f"http://{s['AIRFLOW_API_HOST']}:{s['AIRFLOW_API_PORT']}"
     return {
         "ENVIRONMENT": s.environment,
+        "DAG_SOURCE": s["DAG_SOURCE"],
         "BIND_HOST": s["BIND_HOST"],
         "TEAM_TIMEZONE": s["TEAM_TIMEZONE"],
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",

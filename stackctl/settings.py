@@ -163,6 +163,12 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         if not values.get(name):
             values[name] = value
     values.setdefault("FLOWER_USERNAME", values["_AIRFLOW_WWW_USER_USERNAME"])
+    # where Airflow reads DAGs: the working tree (development) or the deploy webhook's mirror (GitOps)
+    values["DAG_SOURCE"] = values.get("DAG_SOURCE") or ("gitops" if environment == "production" else "worktree")
+    if values["DAG_SOURCE"] not in ("worktree", "gitops"):
+        raise SettingsError(f"DAG_SOURCE must be worktree or gitops, got {values['DAG_SOURCE']!r}")
+    if values["DAG_SOURCE"] == "gitops" and not values.get("DEPLOY_REPO_URL"):
+        raise SettingsError("DEPLOY_REPO_URL must be set when DAG_SOURCE=gitops (the repository the webhook deploys)")
     values.setdefault("DIAGNOSTICS_DIR", str(state_dir / "diagnostics"))
     if environment == "development" and not values.get("OP_CONNECT"):
         # the local fake Connect server (devtools/fake_onepassword.py), so development works offline

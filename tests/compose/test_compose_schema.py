@@ -196,15 +196,24 @@ def test_airflow_cli_is_a_debug_tool_that_runs_airflow_commands(services):
     # No entrypoint override: `docker compose run --rm airflow-cli dags test weather-checker` runs
     # `airflow dags test weather-checker` through the image's entrypoint.
     assert "entrypoint" not in cli
-    assert cli["environment"] == services["airflow-apiserver"]["environment"]
+    # it tests the checkout's DAGs (mounted), not the deployed ones; everything else is the same
+    assert cli["environment"]["DAG_SOURCE"] == "worktree"
+    assert "${AIRFLOW_PROJ_DIR:-.}/dags:/opt/airflow/project/dags" in cli["volumes"]
+    differs = {"DAG_SOURCE", "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"}
+    api = services["airflow-apiserver"]["environment"]
+    assert {k: v for k, v in cli["environment"].items() if k not in differs} == {
+        k: v for k, v in api.items() if k not in differs}
 
 
 def test_airflow_services_share_one_environment(main, services):
     common = main["x-airflow-common-env"]
     assert AIRFLOW_ENV_KEYS <= set(common)
+    # airflow-cli reads the checkout's DAGs (dags test while developing), everything else the deployed ones
+    own_dags = {"DAG_SOURCE", "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"}
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
-        assert {key: env[key] for key in common} == common, name
+        shared = {key: value for key, value in common.items() if name != "airflow-cli" or key not in own_dags}
+        assert {key: env[key] for key in shared} == shared, name
         assert services[name]["image"] == main["x-project-image"]["image"]
     assert common["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert common["AIRFLOW__CORE__AUTH_MANAGER"].endswith("fab_auth_manager.FabAuthManager")
@@ -354,7 +363,8 @@ def example_env(**overrides):
         if match:
             env[match.group(1)] = match.group(2)
     env.update(dict.fromkeys(REQUIRED_SECRETS, "s3cr3t-value-for-tests"))
-    env.update(MAIN_HOST="10.1.2.3", WORKER_HOSTNAME="worker-2.example.org")
+    env.update(MAIN_HOST="10.1.2.3", WORKER_HOSTNAME="worker-2.example.org",
+               DEPLOY_REPO_URL="https://github.com/example/airflow.git")
     env.update(overrides)
     return env
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import new_state_dir
+from tests.native_stack import NativeStack
 from tests.webhook.gitrepo import BROKEN_DAG, Origin, git, good_dag
 from webhook.auth import sign
 
@@ -67,6 +70,19 @@ class StackOrigin(Origin):
     def head_exists(self) -> bool:
         return subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=self.work,
                               capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def native_stack(tmp_path_factory):
+    """A stack of its own in GitOps mode: Airflow reads the webhook's mirror of a local bare origin."""
+    state_dir = new_state_dir()
+    bare = state_dir / "origin.git"
+    seed = StackOrigin(bare, tmp_path_factory.mktemp("seed"))
+    seed.commit({"dags/gitops_hello.py": good_dag("gitops_hello")}, "Initial DAGs (#1)")
+    stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(bare)})
+    yield stack
+    stack.stop()
+    shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ Compose cannot run on our machines, so this is what keeps the file our users run
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,7 +23,6 @@ NATIVE_ONLY_ENV = {
     "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR",  # process basics the image sets itself
     "AIRFLOW_HOME",  # the image's /opt/airflow
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER",  # the image's default under AIRFLOW_HOME
-    "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",  # native default bundle points at the working tree
 }
 COMPOSE_ONLY_ENV = {
     "DUMB_INIT_SETSID",  # the image's init: let Celery's worker handle signals itself
@@ -35,7 +35,8 @@ def settings(tmp_path):
     return load({"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": "", "FLOWER_PASSWORD": "p",
                  "AIRFLOW__CORE__FERNET_KEY": "k", "AIRFLOW__API__SECRET_KEY": "s",
                  "AIRFLOW__API_AUTH__JWT_SECRET": "j", "POSTGRES_PASSWORD": "d", "_AIRFLOW_WWW_USER_PASSWORD": "a",
-                 "WEBHOOK_KEY": "w", "SMEE_URL": "https://smee.io/x"})
+                 "WEBHOOK_KEY": "w", "SMEE_URL": "https://smee.io/x", "DAG_SOURCE": "gitops",
+                 "DEPLOY_REPO_URL": "https://github.com/example/airflow.git"})
 
 
 def test_same_services():
@@ -73,3 +74,9 @@ def test_only_haproxy_publishes_and_on_the_public_port_names():
     names = {re.match(r"\$\{(\w+)", port).group(1) for port in COMPOSE["haproxy"]["ports"]}
     assert set(services.PUBLIC_PORTS) <= names
     assert all(name.startswith("PUBLIC_") for name in names)
+
+
+def test_compose_reads_the_same_gitops_bundle():
+    compose = json.loads(COMPOSE["airflow-scheduler"]["environment"]["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+    assert compose == [services.gitops_bundle("/opt/airflow/state/deploy/mirror.git", "production")]
+    assert COMPOSE["airflow-scheduler"]["environment"]["DAG_SOURCE"] == "gitops"

@@ -18,8 +18,11 @@ STRONG = {
 }
 
 
+REPO = {"DEPLOY_REPO_URL": "https://github.com/example/airflow.git"}
+
+
 def load(tmp_path, **values):
-    environ = {"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": "", **values}
+    environ = {"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": "", **REPO, **values}
     return settings_mod.load(environ)
 
 
@@ -74,6 +77,15 @@ def test_production_accepts_strong_credentials(tmp_path):
 def test_production_refuses_missing_or_default_credentials(tmp_path, name, bad):
     with pytest.raises(SettingsError, match=name):
         load(tmp_path, ENVIRONMENT="production", **{**STRONG, name: bad})
+
+
+def test_gitops_needs_the_repository_and_production_defaults_to_it(tmp_path):
+    assert load(tmp_path)["DAG_SOURCE"] == "worktree"
+    assert load(tmp_path, ENVIRONMENT="production", **STRONG)["DAG_SOURCE"] == "gitops"
+    with pytest.raises(SettingsError, match="DEPLOY_REPO_URL"):
+        load(tmp_path, DAG_SOURCE="gitops", DEPLOY_REPO_URL="")
+    with pytest.raises(SettingsError, match="DAG_SOURCE"):
+        load(tmp_path, DAG_SOURCE="nfs")
 
 
 def test_development_keeps_dags_paused_and_production_does_not(tmp_path):
