@@ -7,11 +7,11 @@
 
 # ---- smee relay: node + smee-client, pinned ------------------------------------------------------------
 FROM node:22.11.0-bookworm-slim AS relay
-# smee-client 5 needs node ^20.18 or >= 22.
-RUN npm install --global --no-fund --no-audit smee-client@5.0.0 \
-    && npm cache clean --force
+# smee-client 5 needs node ^20.18 or >= 22. Installed from relay/package-lock.json, as natively.
 WORKDIR /opt/relay
-COPY relay/ ./relay/
+COPY relay/package.json relay/package-lock.json ./relay/
+RUN npm ci --prefix relay --no-fund --no-audit && npm cache clean --force
+COPY relay/run relay/forward.mjs ./relay/
 USER node
 
 # ---- Airflow ------------------------------------------------------------------------------------------

@@ -109,6 +109,10 @@ def up(environ: dict[str, str]) -> int:
         Path(settings["DIAGNOSTICS_DIR"]).mkdir(parents=True, exist_ok=True)
         (settings.state_dir / "logs").mkdir(exist_ok=True)
         prepare_dev_files(settings)
+        if settings.get("SMEE_URL") and not (settings.project_dir / "relay" / "node_modules" / "smee-client").is_dir():
+            echo("installing the smee relay (npm ci --prefix relay)")
+            subprocess.run(["npm", "ci", "--prefix", str(settings.project_dir / "relay"), "--no-audit", "--no-fund"],
+                           check=True, stdout=subprocess.DEVNULL)
         extra = dev_programs(settings)
         supervisor.write_env_files(settings, extra)
         supervisor.config_path(settings).write_text(supervisor.render(settings, extra))

@@ -288,7 +288,8 @@ def test_dockerfile_pins_airflow_and_installs_only_at_build():
     assert "apache/airflow:3.3.2-python3.11" in froms
     assert all(":" in image and not image.endswith(":latest") for image in froms)
     assert "RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt" in dockerfile
-    assert "smee-client@5.0.0" in dockerfile
+    assert "npm ci --prefix relay" in dockerfile  # the relay's lock file pins smee-client
+    assert '"smee-client": "5.0.0"' in (REPO / "relay" / "package.json").read_text()
     # Nothing installs when a container starts.
     assert not re.search(r"^(CMD|ENTRYPOINT).*\b(pip|npm|uv)\b", dockerfile, re.M)
     compose_text = MAIN.read_text() + WORKER.read_text()

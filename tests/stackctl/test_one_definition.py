@@ -27,7 +27,7 @@ NATIVE_ONLY_ENV = {
 COMPOSE_ONLY_ENV = {
     "DUMB_INIT_SETSID",  # the image's init: let Celery's worker handle signals itself
     "FORWARDED_ALLOW_IPS",  # uvicorn/gunicorn trust HAProxy's X-Forwarded-* across the compose network
-    "HAPROXY_HOST",  # the relay reaches HAProxy by service name; natively it is loopback
+    "RELAY_TARGET",  # the relay reaches HAProxy by service name; natively relay/run defaults to loopback
 }
 
 
