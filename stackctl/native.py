@@ -57,6 +57,8 @@ def environment(service: Service, settings: Settings) -> dict[str, str]:
         env["AIRFLOW_HOME"] = str(airflow_home(settings))
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(settings.dags_folder)
         env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(dag_bundles(settings))
+        # Airflow's default is a fixed folder under /tmp, which every stack on the machine would share
+        env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH"] = str(airflow_home(settings) / "dag_bundles")
         env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(settings.state_dir / "logs" / "airflow")
     for name in service.env:
         if settings.get(name):

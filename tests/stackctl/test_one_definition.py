@@ -23,6 +23,7 @@ NATIVE_ONLY_ENV = {
     "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR",  # process basics the image sets itself
     "AIRFLOW_HOME",  # the image's /opt/airflow
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER",  # the image's default under AIRFLOW_HOME
+    "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH",  # the default (/tmp/airflow) is private to each container
 }
 COMPOSE_ONLY_ENV = {
     "DUMB_INIT_SETSID",  # the image's init: let Celery's worker handle signals itself
