@@ -27,26 +27,8 @@ import requests
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from tests.webhook.gitrepo import good_dag  # noqa: E402
 from webhook.auth import sign  # noqa: E402
-
-DAG = '''"""Benchmark DAG."""
-from datetime import timedelta
-
-from airflow.sdk import dag, task
-
-
-@dag(dag_id="{dag_id}", schedule=None, tags=["benchmark"], default_args={{"owner": "data", "retries": 0}},
-     dagrun_timeout=timedelta(minutes=5))
-def build():
-    @task
-    def hello():
-        return "{marker}"
-
-    hello()
-
-
-build()
-'''
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -76,7 +58,7 @@ class Bench:
     def commit(self, marker: str) -> str:
         path = self.clone / "dags" / f"{self.dag_id}.py"
         path.parent.mkdir(exist_ok=True)
-        path.write_text(DAG.format(dag_id=self.dag_id, marker=marker))
+        path.write_text(good_dag(self.dag_id, marker))
         git("add", "--all", cwd=self.clone)
         git("commit", "--quiet", "-m", f"benchmark {marker}", cwd=self.clone)
         git("push", "--quiet", "origin", "HEAD:production", cwd=self.clone)
@@ -146,7 +128,7 @@ def local_stack(stack: ExitStack) -> dict:
 
     root = Path(tempfile.mkdtemp(prefix="bench-local-"))
     origin = Origin(root)
-    origin.commit({"dags/hello.py": DAG.format(dag_id="hello", marker="x")}, "initial")
+    origin.commit({"dags/hello.py": good_dag("hello", "x")}, "initial")
     fake = stack.enter_context(FakeAirflow(root / "state" / "deploy" / "mirror.git"))
     key = "benchmark-key-0123456789abcdef"
     app = create_app({"state_dir": root / "state", "repo_url": origin.url, "webhook_key": key,

@@ -19,40 +19,20 @@ import time
 
 import requests
 
+from tests.native_stack import StackApi
+
 DAG_ID = "weather-checker"
 
 
-class RunningStack:
-    """Just enough of the REST API to trigger and follow runs of a stack someone else started."""
+class RunningStack(StackApi):
+    """A stack someone else started: its public URLs and an admin login."""
 
     def __init__(self, airflow_url: str, diagnostics_url: str, user: str, password: str):
         self.airflow_url, self.diagnostics_url = airflow_url.rstrip("/"), diagnostics_url.rstrip("/")
-        credentials = {"username": user, "password": password}
-        response = requests.post(f"{self.airflow_url}/auth/token", json=credentials, timeout=30)
-        response.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        self.admin = (user, password)
 
     def url(self, name: str) -> str:
         return self.diagnostics_url if name == "diagnostics" else self.airflow_url
-
-    def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, f"{self.airflow_url}/api/v2{path}", headers=self.headers, timeout=30,
-                                **kwargs)
-
-    def trigger_dag(self, dag_id: str) -> str:
-        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
-        response = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
-        response.raise_for_status()
-        return response.json()["dag_run_id"]
-
-    def wait_run(self, dag_id: str, run_id: str, timeout: float = 120) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
-            if state in ("success", "failed"):
-                return state
-            time.sleep(0.1)
-        raise TimeoutError(f"run {run_id} did not finish within {timeout} s")
 
 
 def page_run_id(stack) -> str | None:

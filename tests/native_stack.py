@@ -7,7 +7,7 @@ import random
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -33,56 +33,10 @@ def free_port_offset() -> int:
     raise RuntimeError("no free set of ports found")
 
 
-@dataclass
-class NativeStack:
-    """A running native stack: its environment, its URLs and a few API helpers."""
+class StackApi:
+    """The Airflow REST API of a stack, through HAProxy: needs `url(name)` and `admin` from the subclass."""
 
-    state_dir: Path
-    env: dict[str, str]
-    up_output: str = ""
-    _token: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def start(cls, state_dir: Path, extra_env: dict[str, str] | None = None) -> NativeStack:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "PUBLIC_"))}
-        env.update({"STACK_STATE_DIR": str(state_dir), "STACK_PORT_OFFSET": str(free_port_offset()),
-                    "STACK_ENV_FILE": "", "STACK_VENV": os.environ.get("STACK_VENV", sys.prefix),
-                    "PYTHONPATH": str(PROJECT_DIR)})
-        env.update(extra_env or {})
-        stack = cls(state_dir, env)
-        result = stack.run("up", timeout=600)
-        stack.up_output = result.stdout + result.stderr
-        if result.returncode != 0:
-            logs = stack.run("logs", "-n", "30").stdout
-            stack.run("down")
-            raise RuntimeError(f"./stack up failed ({result.returncode}):\n{stack.up_output}\n{logs}")
-        return stack
-
-    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "stackctl", *args], env=self.env, cwd=PROJECT_DIR,
-                              capture_output=True, text=True, timeout=timeout)
-
-    def stop(self) -> None:
-        self.run("down", timeout=180)
-
-    @property
-    def settings(self) -> dict[str, str]:
-        values = read_env_file(self.state_dir / "secrets.env")
-        offset = int(self.env["STACK_PORT_OFFSET"])
-        values.update({name: str(port + offset) for name, port in PORT_DEFAULTS.items()})
-        values.update({k: v for k, v in self.env.items() if k in PORT_DEFAULTS})
-        return values
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.settings[PUBLIC[name]]}"
-
-    @property
-    def admin(self) -> tuple[str, str]:
-        return self.env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), self.settings["_AIRFLOW_WWW_USER_PASSWORD"]
-
-    @property
-    def flower_auth(self) -> tuple[str, str]:
-        return self.env.get("FLOWER_USERNAME", self.admin[0]), self.settings["FLOWER_PASSWORD"]
+    _token: str | None = None
 
     def api_token(self) -> str:
         if not self._token:
@@ -129,3 +83,55 @@ class NativeStack:
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+
+
+@dataclass
+class NativeStack(StackApi):
+    """A running native stack: its environment, its URLs and a few API helpers."""
+
+    state_dir: Path
+    env: dict[str, str]
+    up_output: str = ""
+
+    @classmethod
+    def start(cls, state_dir: Path, extra_env: dict[str, str] | None = None) -> NativeStack:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "PUBLIC_"))}
+        env.update({"STACK_STATE_DIR": str(state_dir), "STACK_PORT_OFFSET": str(free_port_offset()),
+                    "STACK_ENV_FILE": "", "STACK_VENV": os.environ.get("STACK_VENV", sys.prefix),
+                    "PYTHONPATH": str(PROJECT_DIR)})
+        env.update(extra_env or {})
+        stack = cls(state_dir, env)
+        result = stack.run("up", timeout=600)
+        stack.up_output = result.stdout + result.stderr
+        if result.returncode != 0:
+            logs = stack.run("logs", "-n", "30").stdout
+            stack.run("down")
+            raise RuntimeError(f"./stack up failed ({result.returncode}):\n{stack.up_output}\n{logs}")
+        return stack
+
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "stackctl", *args], env=self.env, cwd=PROJECT_DIR,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def stop(self) -> None:
+        self.run("down", timeout=180)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        values = read_env_file(self.state_dir / "secrets.env")
+        offset = int(self.env["STACK_PORT_OFFSET"])
+        values.update({name: str(port + offset) for name, port in PORT_DEFAULTS.items()})
+        values.update({k: v for k, v in self.env.items() if k in PORT_DEFAULTS})
+        return values
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.settings[PUBLIC[name]]}"
+
+    @property
+    def admin(self) -> tuple[str, str]:
+        return self.env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), self.settings["_AIRFLOW_WWW_USER_PASSWORD"]
+
+    @property
+    def flower_auth(self) -> tuple[str, str]:
+        return self.env.get("FLOWER_USERNAME", self.admin[0]), self.settings["FLOWER_PASSWORD"]
+
