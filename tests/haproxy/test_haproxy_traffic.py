@@ -136,8 +136,15 @@ def test_webhook_rate_limit_is_per_client(fresh_stack):
     assert post(fresh_stack, "127.0.0.2").status == 429
     # Another client is not punished for the first one.
     assert post(fresh_stack, "127.0.0.3").status == 200
-    # Only the webhook is limited.
+    # Only the webhook is limited, and reading its status is not a write.
     assert fresh_stack.request("airflow", "/api/v2/dags", source="127.0.0.2").status == 200
+    assert fresh_stack.request("webhook", "/", source="127.0.0.2").status == 200
+
+
+def test_status_polling_does_not_use_up_the_deploy_budget(fresh_stack):
+    reads = [fresh_stack.request("webhook", "/", source="127.0.0.4").status for _ in range(40)]
+    assert reads == [200] * 40
+    assert post(fresh_stack, "127.0.0.4").status == 200
 
 
 def test_backend_is_served_within_a_second_of_becoming_healthy(fresh_stack, backend_factory):
