@@ -208,6 +208,16 @@ def logs(environ: dict[str, str], name: str | None, follow: bool, lines: int) ->
     return subprocess.call(args)
 
 
+def restart(environ: dict[str, str], name: str) -> int:
+    """Restart one supervised program (stop, then start), e.g. after changing its configuration."""
+    settings = settings_mod.load(environ)
+    if not supervisor.is_running(settings):
+        raise RuntimeError(f"the stack is not running (state folder {settings.state_dir})")
+    result = supervisor.ctl(settings, "restart", name)
+    echo(result.stdout.strip())
+    return 0 if "ERROR" not in result.stdout else 1
+
+
 def airflow(environ: dict[str, str], args: list[str]) -> int:
     """Run the Airflow CLI with the stack's configuration (the native `docker compose run airflow-cli`)."""
     settings = settings_mod.load(environ)
@@ -226,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     log_parser.add_argument("service", nargs="?")
     log_parser.add_argument("-f", "--follow", action="store_true")
     log_parser.add_argument("-n", "--lines", type=int, default=50)
+    restart_parser = sub.add_parser("restart", help="restart one service")
+    restart_parser.add_argument("service")
     airflow_parser = sub.add_parser("airflow", help="the Airflow CLI with this stack's settings, "
                                     "e.g. dags test weather-checker")
     airflow_parser.add_argument("args", nargs=argparse.REMAINDER)
@@ -240,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             return status(environ)
         if args.command == "logs":
             return logs(environ, args.service, args.follow, args.lines)
+        if args.command == "restart":
+            return restart(environ, args.service)
         return airflow(environ, args.args)
     except (SettingsError, ports.PortInUse, system.MissingSystemPackage, RuntimeError) as error:
         print(f"stack {args.command}: {error}", file=sys.stderr)

@@ -24,6 +24,7 @@ import requests
 from tests.conftest import new_state_dir
 from tests.native_stack import NativeStack
 from tests.webhook.gitrepo import BROKEN_DAG, Origin, git, good_dag
+from webhook import auth
 from webhook.auth import sign
 
 pytestmark = pytest.mark.integration
@@ -151,6 +152,10 @@ def test_a_broken_commit_is_rejected_and_the_old_dags_keep_running(native_stack,
     assert "rejected" in result.stderr and "module_that_does_not_exist" in result.stderr
     assert status(native_stack)["deployed_commit"] == good
     assert dag_version(native_stack, "gitops_hello") == good
+    # the team hears about it in Slack (the stack's fake), with the reason
+    slack = requests.get(f"http://127.0.0.1:{native_stack.settings['FAKE_SLACK_PORT']}/messages", timeout=10)
+    about_it = [m for m in slack.json() if bad[:12] in json.dumps(m)]
+    assert about_it and "module_that_does_not_exist" in json.dumps(about_it[-1])
     run_id = native_stack.trigger_dag("gitops_hello")
     assert native_stack.wait_run("gitops_hello", run_id) == "success"
     # Fix forward so the next tests start from a good tip.
@@ -255,3 +260,32 @@ def test_status_metrics_and_history_are_served_through_haproxy(native_stack, sta
     assert "Deployed commit" in page.text
     history = Path(native_stack.state_dir) / "deploy" / "history.jsonl"
     assert all(json.loads(line) for line in history.read_text().splitlines())
+
+
+def test_a_webhook_restart_in_the_middle_of_a_deploy_leaves_a_consistent_state(native_stack, stack_origin):
+    good = deployed(native_stack, stack_origin)
+    commit = stack_origin.commit({"dags/gitops_restart.py": good_dag("gitops_restart")}, "restart (#9)")
+    key = native_stack.settings["WEBHOOK_KEY"]
+    delivery, stamp = str(uuid.uuid4()), str(int(time.time()))
+    headers = {auth.KEY_HEADER: key, auth.ID_HEADER: delivery, auth.TIMESTAMP_HEADER: stamp,
+               auth.SIGNATURE_HEADER: sign(key, delivery, stamp, commit), "Content-Type": "application/json"}
+    answer = requests.post(native_stack.url("webhook") + "/webhook", headers=headers,
+                           data=json.dumps({"commit": commit}), timeout=10)
+    assert answer.status_code == 202
+    restarted = native_stack.run("restart", "webhook")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    # after the restart the deploy is resumed (or redone) and ends in one consistent state
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            page = status(native_stack)
+        except (requests.RequestException, ValueError):
+            time.sleep(1)
+            continue
+        if page["deployed_commit"] == commit and not any(d["state"] in ("queued", "running")
+                                                         for d in page["deploys"]):
+            break
+        time.sleep(1)
+    assert page["deployed_commit"] == commit, page["deploys"][:3]
+    assert dag_version(native_stack, "gitops_restart") == commit
+    assert dag_version(native_stack, "gitops_hello") in (good, commit)
