@@ -3,6 +3,9 @@
 Against a running stack (the origin is the bare repository the webhook fetches, DEPLOY_REPO_URL):
   python benchmarks/deploy_latency.py --webhook http://127.0.0.1:8081 --airflow http://127.0.0.1:8080 \
       --origin .state/origin.git --count 20          # WEBHOOK_KEY, _AIRFLOW_WWW_USER_* from the environment
+A fresh native stack in GitOps mode, started in a temporary folder and stopped afterwards (the real chain:
+HAProxy, gunicorn, validation, mirror, GitDagBundle, reparse, confirmation):
+  python -m benchmarks.deploy_latency --native --count 20
 Self-contained (webhook in-process, fake Airflow: the webhook's own share, fetch + validate + publish):
   python benchmarks/deploy_latency.py --local --count 20
 Prints a table; it is not a test.
@@ -148,6 +151,24 @@ def local_stack(stack: ExitStack) -> dict:
             "key": key, "user": fake.username, "password": fake.password}
 
 
+def native_stack(stack: ExitStack) -> dict:
+    """A fresh native stack in GitOps mode whose origin is a local bare repository."""
+    import shutil
+
+    from tests.conftest import new_state_dir
+    from tests.native_stack import NativeStack
+    from tests.webhook.gitrepo import Origin
+
+    state_dir = new_state_dir()
+    stack.callback(shutil.rmtree, state_dir, ignore_errors=True)
+    origin = Origin(Path(tempfile.mkdtemp(prefix="bench-origin-")))
+    origin.commit({"dags/hello.py": good_dag("hello", "x")}, "initial")
+    native = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": origin.url})
+    stack.callback(native.stop)
+    return {"webhook": native.url("webhook"), "airflow": native.url("airflow"), "origin": origin.url,
+            "key": native.settings["WEBHOOK_KEY"], "user": native.admin[0], "password": native.admin[1]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -157,11 +178,15 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--dag-id", default="bench_deploy_latency")
     parser.add_argument("--local", action="store_true", help="in-process webhook with a fake Airflow")
+    parser.add_argument("--native", action="store_true", help="start a fresh native stack in GitOps mode")
     args = parser.parse_args()
     with ExitStack() as stack:
         if args.local:
             target = local_stack(stack)
             label = "local webhook, fake Airflow"
+        elif args.native:
+            target = native_stack(stack)
+            label = "fresh native stack, through HAProxy"
         else:
             if not args.origin or not os.environ.get("WEBHOOK_KEY"):
                 parser.error("--origin (or DEPLOY_REPO_URL) and WEBHOOK_KEY are needed against a stack")
