@@ -71,3 +71,10 @@ def test_up_twice_changes_nothing(native_stack):
     assert "generated" not in again.stdout
     after = native_stack.run("status").stdout
     assert [line.split()[:2] for line in before.splitlines()] == [line.split()[:2] for line in after.splitlines()]
+
+
+def test_the_native_dags_test_runs_the_diagnostic_end_to_end_offline(native_stack):
+    # the native twin of `docker compose run --rm airflow-cli dags test weather-checker`
+    result = native_stack.run("airflow", "dags", "test", "weather-checker", timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "state=success" in result.stdout + result.stderr
