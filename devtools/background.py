@@ -18,6 +18,25 @@ class QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class FakeHandler(BaseHTTPRequestHandler):
+    """Request handler base of the fakes: `self.fake` is the server's state; quiet logs; byte responses."""
+
+    @property
+    def fake(self):
+        return self.server.fake
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        if not self.fake.quiet:
+            super().log_message(format, *args)
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class BackgroundServer:
     """Serve `handler` on host:port (0 picks a free port) until stop() is called."""
 

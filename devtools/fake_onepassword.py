@@ -13,10 +13,9 @@ import re
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from devtools.background import BackgroundServer
+from devtools.background import BackgroundServer, FakeHandler
 from devtools.onepassword_store import Store, StoreError
 
 HEALTH = {
@@ -64,23 +63,8 @@ class FakeConnect(BackgroundServer):
             self.requests.append((method, path))
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server_version = "FakeConnect/1.8.1"
-
-    @property
-    def fake(self) -> FakeConnect:
-        return self.server.fake
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
-        if not self.fake.quiet:
-            super().log_message(format, *args)
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _json(self, status: int, payload) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")

@@ -12,10 +12,9 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from devtools.background import BackgroundServer
+from devtools.background import BackgroundServer, FakeHandler
 
 
 class FakeSlack(BackgroundServer):
@@ -56,23 +55,8 @@ class FakeSlack(BackgroundServer):
             return count
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server_version = "FakeSlack/1.0"
-
-    @property
-    def fake(self) -> FakeSlack:
-        return self.server.fake
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
-        if not self.fake.quiet:
-            super().log_message(format, *args)
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _json(self, payload, status: int = 200) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8")
