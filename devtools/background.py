@@ -44,6 +44,16 @@ class BackgroundServer:
         self.httpd = QuietServer((host, port), handler)
         self._thread: threading.Thread | None = None
 
+    def serve_until_interrupted(self) -> int:
+        """Serve in the foreground (a supervised program) until Ctrl-C or SIGTERM ends the process."""
+        try:
+            self.httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.httpd.server_close()
+        return 0
+
     @property
     def port(self) -> int:
         return self.httpd.server_address[1]

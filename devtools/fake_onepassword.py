@@ -154,13 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     server = FakeConnect(store, args.token, args.host, args.port, quiet=False)
     vaults = ", ".join(f"{v['name']} ({v['id']})" for v in store.list_vaults())
     print(f"fake 1Password Connect on {server.url}; vaults: {vaults}", flush=True)
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
-    return 0
+    return server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -136,13 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     server = FakeSlack(args.host, args.port, args.token, quiet=False)
     print(f"fake Slack on {server.url}; webhooks at /services/..., Web API at /api/, log at /messages",
           flush=True)
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
-    return 0
+    return server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

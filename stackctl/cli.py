@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import signal
 import subprocess
@@ -40,14 +41,8 @@ def _alive(pidfile: Path) -> int | None:
         return None
 
 
-def _bound_ports(settings: Settings) -> dict[str, int]:
-    return {name: port for name, port in settings.ports.items()}
-
-
 def init_stamp(settings: Settings) -> str:
     requirements = (settings.project_dir / "requirements.txt").read_bytes()
-    import hashlib
-
     return hashlib.sha256(requirements + settings["_AIRFLOW_WWW_USER_USERNAME"].encode()).hexdigest()
 
 
@@ -99,10 +94,9 @@ def up(environ: dict[str, str]) -> int:
     try:
         already = supervisor.is_running(settings)
         if not already:
-            ports.check_free({k: v for k, v in _bound_ports(settings).items() if k.startswith("PUBLIC_")},
-                             settings["HAPROXY_BIND"])
-            ports.check_free({k: v for k, v in _bound_ports(settings).items() if not k.startswith("PUBLIC_")},
-                             settings["BIND_HOST"])
+            public = {k: v for k, v in settings.ports.items() if k.startswith("PUBLIC_")}
+            ports.check_free(public, settings["HAPROXY_BIND"])
+            ports.check_free({k: v for k, v in settings.ports.items() if k not in public}, settings["BIND_HOST"])
         if postgres.ensure_cluster(settings):
             echo(f"created the PostgreSQL cluster in {native.postgres_dirs(settings)[0]}")
         redis.write_config(settings)

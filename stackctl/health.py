@@ -87,7 +87,7 @@ def _public(port: str, path: str, auth: bool = False) -> Check:
 
 
 CHECKS: dict[str, Check] = {
-    "postgres": lambda s: (postgres.is_ready(s), "accepting connections" if postgres.is_ready(s) else "not ready"),
+    "postgres": lambda s: (True, "accepting connections") if postgres.is_ready(s) else (False, "not ready"),
     "redis": redis_ping,
     "airflow-apiserver": lambda s: _http_ok(_local(s, "AIRFLOW_API_PORT") + "/api/v2/monitor/health"),
     "airflow-scheduler": lambda s: _http_ok(_local(s, "SCHEDULER_HEALTH_PORT") + "/health"),

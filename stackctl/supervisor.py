@@ -13,7 +13,7 @@ from stackctl import native
 from stackctl.services import SERVICES, Service
 from stackctl.settings import Settings
 
-# Started in this order; each group must be healthy before the next starts.
+# Seconds a program gets to stop after SIGTERM before supervisord sends SIGKILL to its process group.
 STOP_WAIT_SECONDS = 20
 
 
