@@ -12,11 +12,12 @@ from stackctl.native import postgres_dirs
 from stackctl.settings import Settings
 
 
-def _as_owner() -> dict:
-    """Run PostgreSQL tools as the `postgres` user when we are root (it refuses to run as root)."""
+def _as_owner(settings: Settings) -> dict:
+    """Run PostgreSQL tools as the `postgres` user when we are root (it refuses to run as root), from a
+    folder that user may enter."""
     if os.geteuid() != 0:
         return {}
-    return {"user": "postgres", "group": "postgres"}
+    return {"user": "postgres", "group": "postgres", "cwd": postgres_dirs(settings)[0].parent}
 
 
 def ensure_cluster(settings: Settings) -> bool:
@@ -36,7 +37,7 @@ def ensure_cluster(settings: Settings) -> bool:
     initdb = str(system.postgres_bin_dir() / "initdb")
     result = subprocess.run([initdb, "-D", str(data), "-U", "postgres", "--auth-local=trust",
                              "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-                            capture_output=True, text=True, **_as_owner())
+                            capture_output=True, text=True, **_as_owner(settings))
     if result.returncode != 0:
         raise RuntimeError(f"initdb failed in {data}: {result.stderr.strip() or result.stdout.strip()}")
     with open(data / "postgresql.conf", "a") as conf:
@@ -75,7 +76,7 @@ def _psql(settings: Settings, sql: str, *variables: str) -> str:
             "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-tAq"]
     for variable in variables:
         args += ["-v", variable]
-    result = subprocess.run(args, input=sql, capture_output=True, text=True, **_as_owner())
+    result = subprocess.run(args, input=sql, capture_output=True, text=True, **_as_owner(settings))
     if result.returncode != 0:
         raise RuntimeError(f"psql failed: {result.stderr.strip()}")
     return result.stdout.strip()
