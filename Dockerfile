@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Images of the stack, built by docker compose (docker-compose.yaml):
 #   default target (last stage)  the Airflow image: every Airflow component, airflow-init, the webhook and
 #                                the diagnostics server run from it

@@ -39,6 +39,13 @@ def git_env() -> dict[str, str]:
     return env
 
 
+def describe_failure(stderr: str, limit: int = 1500) -> str:
+    """git's whole message on one line (it spreads one error over several), credentials removed."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    text = redact(" ".join(lines)) or "no output"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def ok(args: list[str], cwd: Path | None = None, timeout: float = 60.0) -> bool:
     """Run `git <args>` for its exit status only (e.g. merge-base --is-ancestor)."""
     try:
@@ -51,14 +58,15 @@ def ok(args: list[str], cwd: Path | None = None, timeout: float = 60.0) -> bool:
     return proc.returncode == 0
 
 
-def run(args: list[str], cwd: Path | None = None, timeout: float = 60.0, check: bool = True) -> str:
-    """Run `git <args>` and return stdout; raise GitError with stderr on failure or timeout."""
+def run(args: list[str], cwd: Path | None = None, timeout: float = 60.0, check: bool = True,
+        env: dict[str, str] | None = None) -> str:
+    """Run `git <args>` and return stdout; raise GitError with git's whole message on failure or timeout."""
     started = time.monotonic()
     try:
         proc = subprocess.run(
             ["git", *args],
             cwd=cwd,
-            env=git_env(),
+            env={**git_env(), **(env or {})},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -68,7 +76,7 @@ def run(args: list[str], cwd: Path | None = None, timeout: float = 60.0, check: 
         raise GitError(f"git {args[0]} timed out after {timeout:g}s") from None
     elapsed = time.monotonic() - started
     if check and proc.returncode != 0:
-        detail = redact(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output")
+        detail = describe_failure(proc.stderr)
         log.info("event=git_failed cmd=%s rc=%d seconds=%.3f", args[0], proc.returncode, elapsed)
         raise GitError(f"git {args[0]} failed: {detail}")
     return proc.stdout

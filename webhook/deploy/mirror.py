@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import tarfile
+import os
+import tempfile
 from pathlib import Path
 
 from webhook.deploy import git
@@ -92,12 +93,18 @@ class Mirror:
         return {"author": name, "author_email": email, "subject": subject, "committed_at": int(when or 0)}
 
     def export(self, sha: str, dest: Path) -> None:
-        """Write the tree of `sha` into `dest` (a fresh folder) without touching any worktree."""
+        """Write the tree of `sha` into `dest` (a fresh folder) without touching any worktree.
+
+        git itself writes the files from a private index: no archive to unpack, so nothing depends on the
+        Python version (tarfile's extraction filters need 3.11.4), and git never writes through a symlink.
+        """
         dest.mkdir(parents=True, exist_ok=False)
-        archive = Path(str(dest) + ".tar")
+        fd, index = tempfile.mkstemp(prefix=".index-", dir=dest.parent)
+        os.close(fd)
+        os.unlink(index)  # git creates it; an empty file is not a valid index
         try:
-            self.git("archive", "--format=tar", f"--output={archive}", sha)
-            with tarfile.open(archive) as tar:
-                tar.extractall(dest, filter="data")
+            env = {"GIT_DIR": str(self.path), "GIT_WORK_TREE": str(dest), "GIT_INDEX_FILE": index}
+            git.run(["read-tree", sha], env=env, timeout=self.timeout)
+            git.run(["checkout-index", "--all"], cwd=dest, env=env, timeout=self.timeout)
         finally:
-            archive.unlink(missing_ok=True)
+            Path(index).unlink(missing_ok=True)
