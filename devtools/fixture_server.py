@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from devtools.background import BackgroundServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "nws"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nws"
 NWS_SCENARIOS = ("ok", "503", "404", "malformed", "redirect")
 CAMERA_SCENARIOS = ("ok", "placeholder", "html", "truncated", "404", "503")
 POINT_RE = re.compile(r"^/points/(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$")
@@ -103,10 +103,10 @@ class FixtureServer(BackgroundServer):
             return {"counts": dict(self.counts), "user_agents": list(self.user_agents),
                     "scenario": dict(self.scenario)}
 
-    def document(self, name: str) -> bytes:
-        """A fixture file with the real host name replaced by this server's address."""
+    def document(self, name: str, base_url: str | None = None) -> bytes:
+        """A fixture file with the real host name replaced by this server's address as the client named it."""
         text = (self.fixtures / name).read_text()
-        return text.replace("https://api.weather.gov", self.url).encode()
+        return text.replace("https://api.weather.gov", base_url or self.url).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -119,6 +119,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args) -> None:
         if not self.fixture.quiet:
             super().log_message(fmt, *args)
+
+    def _base_url(self) -> str | None:
+        """This server as the client reached it (a compose service name, or loopback natively)."""
+        host = self.headers.get("Host", "")
+        return f"http://{host}" if re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", host) else None
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
         self.send_response(status)
@@ -171,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(403, b"<html><body>Access Denied</body></html>", "text/html")
         mode = self.fixture.scenario["nws"]
         if mode == "503":
-            body = self.fixture.document("problem_unavailable.json")
+            body = self.fixture.document("problem_unavailable.json", self._base_url())
             return self._send(503, body, "application/problem+json")
         point = POINT_RE.match(path)
         if point:
@@ -182,15 +187,15 @@ class _Handler(BaseHTTPRequestHandler):
                 short = ",".join(f"{float(v):.{limit}f}".rstrip("0").rstrip(".") for v in (lat, lon))
                 return self._send(301, b"", "text/plain", {"Location": f"{self.fixture.url}/points/{short}"})
             if mode == "404" or not (17 <= float(lat) <= 72 and -180 <= float(lon) <= -64):
-                body = json.loads(self.fixture.document("problem_invalid_point.json"))
+                body = json.loads(self.fixture.document("problem_invalid_point.json", self._base_url()))
                 body["detail"] = f"Unable to provide data for requested point {lat},{lon}"
                 return self._json(404, body, "application/problem+json")
             if mode == "malformed":
                 cut = b'{"type": "Feature", "properties": {"forecast": '
                 return self._send(200, cut, "application/geo+json")
-            return self._send(200, self.fixture.document("points_austin.json"), "application/geo+json")
+            return self._send(200, self.fixture.document("points_austin.json", self._base_url()), "application/geo+json")
         if FORECAST_RE.match(path):
-            return self._send(200, self.fixture.document("forecast_austin.json"), "application/geo+json")
+            return self._send(200, self.fixture.document("forecast_austin.json", self._base_url()), "application/geo+json")
         return self._json(404, {"title": "Not Found", "status": 404, "detail": f"no fixture for {path}"},
                           "application/problem+json")
 

@@ -9,26 +9,16 @@ import os
 import subprocess
 import sys
 
-from stackctl.settings import KNOWN_DEFAULTS, SettingsError
-
-# Checked here too, since under compose this is the first program that sees the real environment.
-REQUIRED_IN_PRODUCTION = (
-    "AIRFLOW__CORE__FERNET_KEY",
-    "AIRFLOW__API__SECRET_KEY",
-    "AIRFLOW__API_AUTH__JWT_SECRET",
-    "_AIRFLOW_WWW_USER_PASSWORD",
-)
+from stackctl.settings import SettingsError, production_problem
 
 
 def check_environment(environ: dict[str, str]) -> None:
     """Raise SettingsError naming the first missing or well-known credential in production."""
     if environ.get("ENVIRONMENT", "development") != "production":
         return
-    for name in REQUIRED_IN_PRODUCTION:
-        value = environ.get(name, "")
-        if value.strip().lower() in KNOWN_DEFAULTS or len(value) < 12:
-            raise SettingsError(f"ENVIRONMENT=production refuses to start: {name} is missing, a well-known "
-                                f"default or shorter than 12 characters")
+    problem = production_problem(environ)
+    if problem:
+        raise SettingsError(f"ENVIRONMENT=production refuses to start: {problem}")
 
 
 def migrate() -> None:

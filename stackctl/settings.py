@@ -192,19 +192,38 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     return settings
 
 
-def check_production(settings: Settings) -> None:
-    """Refuse a production start with any missing or well-known credential, naming the variable."""
+# Host names of the compose `dev` profile's fakes: a production setting pointing at one is a leftover.
+DEVELOPMENT_HOSTS = ("fake-onepassword", "fake-slack", "fixture-server")
+DEVELOPMENT_URL_SETTINGS = ("OP_CONNECT", "NWS_BASE_URL", "CAMERA_URL_PATTERN")
+
+
+def production_problem(values: dict[str, str]) -> str | None:
+    """Why these settings may not start a production stack (naming the variable), or None.
+
+    The one check for both modes: the native `up` and compose's airflow-init call it before anything starts.
+    """
     for name in GENERATED_SECRETS:
         if name == "WEBHOOK_KEY":
             continue  # production reads the webhook key from 1Password
-        value = settings.get(name)
+        value = values.get(name) or ""
         if value.strip().lower() in KNOWN_DEFAULTS:
             state = "is not set" if not value else "is a well-known default"
-            raise SettingsError(f"ENVIRONMENT=production refuses to start: {name} {state}; set a strong value")
+            return f"{name} {state}; set a strong value"
         if len(value) < 12:
-            raise SettingsError(f"ENVIRONMENT=production refuses to start: {name} is shorter than 12 characters")
-    if settings.get("FLOWER_USERNAME") == settings.get("FLOWER_PASSWORD"):
-        raise SettingsError("ENVIRONMENT=production refuses to start: FLOWER_PASSWORD equals FLOWER_USERNAME")
+            return f"{name} is shorter than 12 characters"
+    if values.get("FLOWER_USERNAME") == values.get("FLOWER_PASSWORD"):
+        return "FLOWER_PASSWORD equals FLOWER_USERNAME"
+    for name in DEVELOPMENT_URL_SETTINGS:
+        if any(f"//{host}:" in (values.get(name) or "") for host in DEVELOPMENT_HOSTS):
+            return f"{name} points at a development fake ({values[name]}); set the real service's address"
+    return None
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse a production start with any missing or well-known credential, naming the variable."""
+    problem = production_problem(settings.values)
+    if problem:
+        raise SettingsError(f"ENVIRONMENT=production refuses to start: {problem}")
 
 
 def _duplicates(ports: dict[str, int]) -> str:

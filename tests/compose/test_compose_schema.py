@@ -99,7 +99,8 @@ def test_the_schema_rejects_a_broken_file(schema):
 
 
 def test_the_stack_has_every_service(services):
-    assert set(services) == set(COMMANDS) | {"postgres", "redis", "airflow-cli"}
+    assert set(services) == set(COMMANDS) | {"postgres", "redis", "airflow-cli", "fake-onepassword", "fake-slack",
+                                            "fixture-server"}
 
 
 @pytest.mark.parametrize(("name", "argv"), COMMANDS.items())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackctl import native, services
+from stackctl import devservices, native, services
 from stackctl.settings import load
 
 COMPOSE = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yaml").read_text())["services"]
@@ -41,7 +41,16 @@ def settings(tmp_path):
 
 
 def test_same_services():
-    assert set(COMPOSE) - COMPOSE_ONLY_SERVICES == {s.name for s in services.SERVICES}
+    development = {name for name, spec in COMPOSE.items() if "dev" in spec.get("profiles", [])}
+    assert set(COMPOSE) - COMPOSE_ONLY_SERVICES - development == {s.name for s in services.SERVICES}
+
+
+def test_the_dev_profile_runs_the_native_development_fakes(tmp_path):
+    development = {name: spec for name, spec in COMPOSE.items() if "dev" in spec.get("profiles", [])}
+    native_fakes = devservices.dev_programs(settings(tmp_path))
+    assert set(development) == set(native_fakes)
+    for name, (argv, _env) in native_fakes.items():
+        assert development[name]["command"][:3] == ["python", "-m", argv[2]], name
 
 
 @pytest.mark.parametrize("service", [s for s in services.SERVICES if not s.infra], ids=lambda s: s.name)

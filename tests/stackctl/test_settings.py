@@ -103,3 +103,24 @@ def test_airflow_init_refuses_defaults_in_production_by_name():
     environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "secret"
     with pytest.raises(SettingsError, match="AIRFLOW__API_AUTH__JWT_SECRET"):
         check_environment(environ)
+
+
+@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "FLOWER_PASSWORD", "AIRFLOW__CORE__FERNET_KEY",
+                                  "AIRFLOW__API__SECRET_KEY", "_AIRFLOW_WWW_USER_PASSWORD"])
+def test_airflow_init_checks_every_credential_the_native_up_checks(name):
+    # compose's airflow-init used to check 4 of them: POSTGRES_PASSWORD=airflow started a production stack
+    environ = {"ENVIRONMENT": "production", **STRONG, name: "airflow"}
+    with pytest.raises(SettingsError, match=name):
+        check_environment(environ)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("OP_CONNECT", "http://fake-onepassword:8080"),
+    ("NWS_BASE_URL", "http://fixture-server:8080"),
+    ("CAMERA_URL_PATTERN", "http://fixture-server:8080/image/{id}.jpg"),
+])
+def test_production_refuses_the_compose_development_fakes(name, value):
+    environ = {"ENVIRONMENT": "production", **STRONG, name: value}
+    with pytest.raises(SettingsError, match=f"{name} points at a development fake"):
+        check_environment(environ)
+    check_environment({**environ, "ENVIRONMENT": "development"})

@@ -31,7 +31,33 @@ def test_an_invalid_tip_is_not_published(env, origin, capsys):
     assert "rejected" in capsys.readouterr().out
 
 
-def test_without_a_repository_it_says_so(monkeypatch, tmp_path, capsys):
+def test_without_a_repository_it_publishes_the_checkouts_dags(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("STACK_STATE_DIR", str(tmp_path))
+    assert bootstrap.main() == 0
+    assert "DEPLOY_REPO_URL is not set (deploys are off)" in capsys.readouterr().out
+    mirror = Mirror(tmp_path / "deploy" / "mirror.git", "", "production")
+    published = mirror.deployed()
+    files = mirror.git("ls-tree", "-r", "--name-only", published).split()
+    assert "dags/weather_checker.py" in files
+    assert all(name.startswith("dags/") for name in files)
+    assert bootstrap.main() == 0, "a second start keeps what is published"
+    assert mirror.deployed() == published
+
+
+def test_a_repository_set_later_replaces_the_checkouts_dags(monkeypatch, tmp_path, origin, capsys):
+    monkeypatch.setenv("STACK_STATE_DIR", str(tmp_path))
+    assert bootstrap.main() == 0
+    monkeypatch.setenv("DEPLOY_REPO_URL", origin.url)
+    assert bootstrap.main() == 0
+    assert Mirror(tmp_path / "deploy" / "mirror.git", "", "production").deployed() == origin.head()
+
+
+def test_a_broken_repository_tip_keeps_the_checkouts_dags(monkeypatch, tmp_path, origin, capsys):
+    monkeypatch.setenv("STACK_STATE_DIR", str(tmp_path))
+    assert bootstrap.main() == 0
+    mirror = Mirror(tmp_path / "deploy" / "mirror.git", "", "production")
+    baked = mirror.deployed()
+    origin.commit({"dags/broken.py": BROKEN_DAG})
+    monkeypatch.setenv("DEPLOY_REPO_URL", origin.url)
     assert bootstrap.main() == 1
-    assert "DEPLOY_REPO_URL" in capsys.readouterr().err
+    assert mirror.deployed() == baked

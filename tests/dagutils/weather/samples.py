@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-NWS_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nws"
+NWS_FIXTURES = Path(__file__).resolve().parents[3] / "devtools" / "fixtures" / "nws"
 HAPROXY_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "haproxy"
 BASE = "https://api.weather.gov"
 POINT_URL = f"{BASE}/points/30.2672,-97.7431"
