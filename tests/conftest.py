@@ -33,3 +33,8 @@ def native_stack() -> NativeStack:
     yield stack
     stack.stop()
     shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items):
+    """The compose layer runs after the native layers (it is the slowest and needs the most set-up)."""
+    items.sort(key=lambda item: item.get_closest_marker("compose") is not None)

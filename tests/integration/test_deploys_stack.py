@@ -9,10 +9,7 @@ Needs from the `native_stack` fixture (the lead wires these into NativeStack.sta
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -22,15 +19,14 @@ import pytest
 import requests
 
 from tests.conftest import new_state_dir
+from tests.deploys import StackOrigin, dag_version, status, trigger
 from tests.native_stack import NativeStack
-from tests.webhook.gitrepo import BROKEN_DAG, Origin, git, good_dag
+from tests.webhook.gitrepo import BROKEN_DAG, git, good_dag
 from webhook import auth
 from webhook.auth import sign
 
 pytestmark = pytest.mark.integration
 
-PROJECT = Path(__file__).resolve().parents[2]
-SCRIPT = PROJECT / "scripts" / "trigger_deploy.py"
 # A task that runs long enough for a deploy to land in the middle of it, and says which code it is.
 SLOW_DAG = '''"""Deploy test: a run in progress must finish on the code it started with."""
 import time
@@ -53,24 +49,6 @@ def build():
 
 build()
 '''
-
-
-class StackOrigin(Origin):
-    """The bare origin the stack's webhook fetches (DEPLOY_REPO_URL), with a clone to push from."""
-
-    def __init__(self, bare: Path, work: Path):
-        self.bare, self.work, self.branch = bare, work, "production"
-        if not (bare / "HEAD").exists():
-            git("init", "--quiet", "--bare", "--initial-branch=production", str(bare))
-        git("init", "--quiet", "--initial-branch=production", str(work))
-        git("remote", "add", "origin", str(bare), cwd=work)
-        if git("ls-remote", str(bare), "refs/heads/production", cwd=work).strip():
-            git("fetch", "--quiet", "origin", "production", cwd=work)
-            git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=work)
-
-    def head_exists(self) -> bool:
-        return subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=self.work,
-                              capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -96,24 +74,6 @@ def stack_origin(native_stack, tmp_path_factory) -> StackOrigin:
     if not origin.head_exists():
         origin.commit({"dags/gitops_hello.py": good_dag("gitops_hello")}, "Initial DAGs (#1)")
     return origin
-
-
-def trigger(native_stack, commit: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the Action's script against the stack, through HAProxy."""
-    env = {"PATH": os.environ["PATH"], "WEBHOOK_KEY": native_stack.settings["WEBHOOK_KEY"],
-           "WEBHOOK_ADDRESS": native_stack.url("webhook") + "/webhook", "DEPLOY_COMMIT": commit}
-    return subprocess.run([sys.executable, str(SCRIPT), "--timeout", str(timeout)], env=env,
-                          capture_output=True, text=True, timeout=timeout + 30)
-
-
-def status(native_stack) -> dict:
-    return requests.get(native_stack.url("webhook") + "/", headers={"Accept": "application/json"},
-                        timeout=10).json()
-
-
-def dag_version(native_stack, dag_id: str) -> str | None:
-    response = native_stack.api("GET", f"/dags/{dag_id}")
-    return response.json().get("bundle_version") if response.status_code == 200 else None
 
 
 def deployed(native_stack, stack_origin) -> str:

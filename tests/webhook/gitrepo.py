@@ -46,10 +46,14 @@ def good_dag(dag_id: str, marker: str = "v1") -> str:
     return GOOD_DAG.format(dag_id=dag_id, marker=marker)
 
 
+# Nothing but safe.directory=*: a compose test's origin belongs to the image's user (uid 50000), not to the test.
+GITCONFIG = Path(__file__).with_name("gitconfig")
+
+
 def git(*args: str, cwd: Path | None = None) -> str:
     env = {"GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.org",
            "GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.org",
-           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}
+           "GIT_CONFIG_GLOBAL": str(GITCONFIG), "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 

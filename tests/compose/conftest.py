@@ -1,0 +1,111 @@
+"""The compose layer's fixtures: a Docker engine, the stand-in images, and one compose stack for the module.
+
+Without a usable engine the layer is skipped with one line saying why; in CI (CI=true) that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.compose.engine import Engine, EngineUnavailable
+from tests.compose_stack import PROJECT, ComposeStack, test_env
+from tests.deploys import StackOrigin
+
+TEST_DAGS = Path(__file__).parent / "dags"
+IMAGE_UID = "50000"  # the Airflow image's user: a mounted origin must be its own, or git calls it dubious
+
+
+def unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the compose layer must run in CI, but: {reason}", pytrace=False)
+    pytest.skip(f"compose layer skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory):
+    """A running Docker engine (installed and started when missing) with every stand-in image built."""
+    from tests.compose.images.build import StandinError, ensure_images
+
+    engine = Engine(tmp_path_factory.mktemp("dockerd") / "dockerd.log")
+    try:
+        docker = engine.__enter__()
+    except EngineUnavailable as exc:
+        unavailable(str(exc))
+    try:
+        ensure_images(docker)
+    except StandinError as exc:
+        engine.__exit__()
+        pytest.fail(f"a stand-in image did not build:\n{exc}", pytrace=False)
+    yield docker
+    engine.__exit__()
+
+
+def make_origin(root: Path) -> StackOrigin:
+    """A bare origin holding this checkout's DAGs plus the compose tests' own, owned by the image's user."""
+    origin = StackOrigin(root / "origin.git", root / "clone")
+    tracked = subprocess.run(["git", "ls-files", "dags"], cwd=PROJECT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    files = {name: (PROJECT / name).read_text() for name in tracked if (PROJECT / name).suffix != ".png"}
+    files.update({f"dags/{path.name}": path.read_text() for path in TEST_DAGS.glob("*.py")})
+    origin.commit(files, "The stack's DAGs and the compose tests' DAGs (#1)")
+    for name in tracked:  # binary assets as they are
+        if (PROJECT / name).suffix == ".png":
+            shutil.copyfile(PROJECT / name, origin.work / name)
+    origin.commit({}, "Assets (#2)")
+    subprocess.run(["chown", "-R", f"{IMAGE_UID}:0", str(origin.bare)], check=True)
+    return origin
+
+
+@pytest.fixture(scope="session")
+def compose_stack(docker_engine):
+    """The production form, as a user starts it: `docker compose up -d --wait` with the dev profile."""
+    workdir = Path(tempfile.mkdtemp(prefix="compose-test-"))
+    workdir.chmod(0o755)
+    origin = make_origin(workdir)
+    stack = ComposeStack(f"gitops-test-{uuid.uuid4().hex[:8]}", workdir, test_env(), docker=docker_engine)
+    stack.origin = origin
+    stack.write(origin.bare)
+    try:
+        stack.up()
+    except Exception:
+        stack.down()
+        raise
+    yield stack
+    stack.down()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def remote_worker(compose_stack):
+    """A Celery worker started from docker-compose.worker.yaml as its own project, on its own network, that
+    reaches the main stack only through HAProxy's worker ports on the host (as another host would)."""
+    from tests.compose_stack import WORKER_FILE
+
+    gateway = subprocess.run([compose_stack.docker, "network", "inspect", "bridge", "--format",
+                              "{{(index .IPAM.Config 0).Gateway}}"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    env = {**compose_stack.env, "MAIN_HOST": gateway, "WORKER_HOSTNAME": "remote-worker-test",
+           "WORKER_QUEUES": "remote"}
+    worker = ComposeStack(f"{compose_stack.project}-remote", compose_stack.workdir, env,
+                          docker=compose_stack.docker, files=(WORKER_FILE,))
+    worker.write()
+    mount = {"volumes": [f"{compose_stack.origin.bare}:{env['DEPLOY_REPO_URL']}"]}
+    override = compose_stack.workdir / f"{worker.project}.origin.yaml"
+    override.write_text(json.dumps({"services": {"airflow-worker": mount}}))
+    worker.files = (*worker.files, override)
+    try:
+        worker.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=400)
+    except Exception:
+        print(worker.compose("logs", "--no-color", "--tail", "40", check=False).stdout)
+        worker.down()
+        raise
+    yield worker
+    worker.down()

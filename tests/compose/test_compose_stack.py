@@ -1,0 +1,171 @@
+"""The production form, `docker compose`, run for real and used only through HAProxy's published ports.
+
+The images other than ours are local stand-ins for the official ones (tests/compose/images/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+from tests.compose_stack import ComposeError, ComposeStack, free_port_block
+from tests.deploys import dag_version, status, trigger
+from tests.webhook.gitrepo import BROKEN_DAG, good_dag
+
+pytestmark = pytest.mark.compose
+
+LONG_RUNNING = ("postgres", "redis", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+                "airflow-triggerer", "airflow-worker", "flower", "webhook", "diagnostics", "haproxy",
+                "fake-onepassword", "fake-slack", "fixture-server")
+
+
+def test_up_wait_brings_every_service_to_healthy_and_init_completes(compose_stack):
+    states = compose_stack.states()
+    assert {name: states[name] for name in LONG_RUNNING} == {name: ("running", "healthy") for name in LONG_RUNNING}
+    assert states["airflow-init"][0] == "exited"
+    init = compose_stack.compose("logs", "--no-color", "airflow-init").stdout
+    assert "database migrated" in init and "succeeded" in init, init[-2000:]
+
+
+def test_only_haproxy_publishes_ports(compose_stack):
+    out = compose_stack.compose("ps", "--format", "json").stdout
+    publishing = {row["Service"] for row in map(json.loads, out.splitlines())
+                  if any(p.get("PublishedPort") for p in row.get("Publishers") or [])}
+    assert publishing == {"haproxy"}
+
+
+def test_login_is_required_and_a_token_works(compose_stack):
+    assert requests.get(compose_stack.url("airflow") + "/api/v2/dags", timeout=10).status_code == 401
+    wrong = requests.post(compose_stack.url("airflow") + "/auth/token",
+                          json={"username": compose_stack.admin[0], "password": "wrong"}, timeout=30)
+    assert wrong.status_code == 401
+    assert compose_stack.api("GET", "/dags").status_code == 200
+
+
+def test_a_dag_runs_through_celery_at_the_deployed_commit(compose_stack):
+    run_id = compose_stack.trigger_dag("stack-smoke")
+    assert compose_stack.wait_run("stack-smoke", run_id, timeout=180) == "success"
+    [instance] = compose_stack.task_instances("stack-smoke", run_id)
+    assert instance["hostname"], "the task instance records the worker container that ran it"
+    run = compose_stack.api("GET", f"/dags/stack-smoke/dagRuns/{run_id}").json()
+    assert run["bundle_version"] == compose_stack.origin.head()
+
+
+@pytest.mark.parametrize("name", ["flower", "stats"])
+@pytest.mark.parametrize("headers", [{}, {"Host": "flower.example.org"}, {"Host": "localhost"}])
+def test_flower_and_stats_always_ask_for_credentials(compose_stack, name, headers):
+    url = compose_stack.url(name) + "/"
+    assert requests.get(url, headers=headers, timeout=10).status_code == 401
+    forged = requests.get(url, headers=headers, auth=(compose_stack.flower_auth[0], "not-it"), timeout=10)
+    assert forged.status_code == 401
+    assert requests.get(url, auth=compose_stack.flower_auth, timeout=10).status_code == 200
+
+
+def test_the_execution_api_is_not_reachable_from_outside(compose_stack):
+    assert requests.get(compose_stack.url("airflow") + "/execution/health", timeout=10).status_code == 403
+
+
+def test_weather_checker_runs_in_the_stack_and_its_page_is_served(compose_stack):
+    run_id = compose_stack.trigger_dag("weather-checker")
+    assert compose_stack.wait_run("weather-checker", run_id, timeout=300) == "success"
+    record = requests.get(compose_stack.url("diagnostics") + "/latest.json", timeout=10).json()
+    assert record["run_id"] == run_id
+    assert [c["name"] for c in record["checks"] if c["status"] == "fail"] == []
+    page = requests.get(compose_stack.url("diagnostics") + "/", timeout=10)
+    assert page.status_code == 200
+    assert '<span id="age" class="age fresh"' in page.text
+    assert "development demonstration secret: <code>" in page.text, "the secret came from the dev profile's fake"
+
+
+def test_the_webhook_deploys_a_merged_commit(compose_stack):
+    origin = compose_stack.origin
+    probe = f"compose_probe_{uuid.uuid4().hex[:6]}"
+    commit = origin.commit({f"dags/{probe}.py": good_dag(probe, marker="probe")}, "Add a probe DAG (#3)")
+    result = trigger(compose_stack, commit, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert dag_version(compose_stack, probe) == commit
+    run_id = compose_stack.trigger_dag(probe)
+    assert compose_stack.wait_run(probe, run_id, timeout=180) == "success"
+    assert status(compose_stack)["deployed_commit"] == commit
+
+
+def test_a_broken_commit_is_rejected_and_the_old_dags_keep_running(compose_stack):
+    origin = compose_stack.origin
+    good = status(compose_stack)["deployed_commit"]
+    bad = origin.commit({"dags/broken.py": BROKEN_DAG}, "A broken DAG (#4)")
+    try:
+        result = trigger(compose_stack, bad, timeout=180)
+        assert result.returncode == 1
+        assert "rejected" in result.stderr and "module_that_does_not_exist" in result.stderr
+        assert status(compose_stack)["deployed_commit"] == good
+        run_id = compose_stack.trigger_dag("stack-smoke")
+        assert compose_stack.wait_run("stack-smoke", run_id, timeout=180) == "success"
+        assert compose_stack.api("GET", f"/dags/stack-smoke/dagRuns/{run_id}").json()["bundle_version"] == good
+    finally:
+        origin.commit({"dags/broken.py": None}, "Remove the broken DAG (#5)")
+
+
+def test_airflow_cli_dags_test_weather_checker_passes_offline(compose_stack):
+    # what a newcomer runs: no account anywhere, the dev profile's fakes answer
+    result = compose_stack.compose("run", "--rm", "airflow-cli", "dags", "test", "weather-checker", timeout=600,
+                                   check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "state=success" in output
+
+
+def test_restarting_the_worker_mid_task_loses_no_task(compose_stack):
+    run_id = compose_stack.trigger_dag("compose-slow")
+    deadline = time.monotonic() + 120
+    while compose_stack.task_instances("compose-slow", run_id)[0]["state"] != "running":
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.5)
+    time.sleep(5)
+    compose_stack.compose("restart", "airflow-worker", timeout=300)
+    assert compose_stack.wait_run("compose-slow", run_id, timeout=300) == "success"
+    [instance] = compose_stack.task_instances("compose-slow", run_id)
+    assert instance["state"] == "success"
+
+
+def test_a_worker_on_another_host_joins_and_takes_its_queue(compose_stack, remote_worker):
+    run_id = compose_stack.trigger_dag("compose-remote")
+    assert compose_stack.wait_run("compose-remote", run_id, timeout=240) == "success"
+    [instance] = compose_stack.task_instances("compose-remote", run_id)
+    assert instance["hostname"] == remote_worker.env["WORKER_HOSTNAME"]
+
+
+def test_a_port_in_use_is_named_with_its_variable(compose_stack):
+    busy = compose_stack.env["PUBLIC_AIRFLOW_PORT"]  # held by the running stack's HAProxy
+    other = ComposeStack(f"{compose_stack.project}-clash", compose_stack.workdir,
+                         {**compose_stack.env, **free_port_block(), "PUBLIC_AIRFLOW_PORT": busy},
+                         docker=compose_stack.docker)
+    other.write()
+    try:
+        with pytest.raises(ComposeError) as caught:
+            other.compose("up", "-d", "--no-deps", "haproxy", timeout=300)
+        assert f"host port {busy} (PUBLIC_AIRFLOW_PORT) is already in use" in str(caught.value)
+    finally:
+        other.down()
+
+
+def test_a_missing_required_variable_is_named_with_env_example(compose_stack):
+    env = {k: v for k, v in compose_stack.env.items() if k != "POSTGRES_PASSWORD"}
+    other = ComposeStack(f"{compose_stack.project}-missing", compose_stack.workdir, env,
+                         docker=compose_stack.docker)
+    other.write()
+    result = other.compose("config", "--quiet", check=False)
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr and ".env.example" in result.stderr
+
+
+def test_down_v_leaves_nothing_behind(compose_stack):
+    # last test of the layer: the fixture's own teardown then has nothing to remove
+    compose_stack.down()
+    assert compose_stack.leftovers() == {"containers": [], "networks": [], "volumes": []}
+    assert subprocess.run([compose_stack.docker, "image", "inspect", "gitops-airflow:3.3.2"],
+                          capture_output=True).returncode == 0, "images are kept for the next run"
