@@ -10,7 +10,7 @@ from pathlib import Path
 from stackctl.settings import GENERATED_SECRETS, layered_values, read_env_file
 
 
-def _new_value(name: str) -> str:
+def new_value(name: str) -> str:
     if name == "AIRFLOW__CORE__FERNET_KEY":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
     if name in ("AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
@@ -26,7 +26,7 @@ def ensure(state_dir: Path, environ: dict[str, str]) -> list[str]:
     missing = [name for name in GENERATED_SECRETS if not known.get(name)]
     if not missing:
         return []
-    stored.update({name: _new_value(name) for name in missing})
+    stored.update({name: new_value(name) for name in missing})
     state_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

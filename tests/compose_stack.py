@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import random
 import re
-import secrets
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
+from stackctl import compose_env
 from stackctl.ports import is_free
 from tests.native_stack import PUBLIC, StackApi
 
@@ -44,24 +42,12 @@ def free_port_block() -> dict[str, str]:
 
 
 def test_env(origin: bool = True) -> dict[str, str]:
-    """A development .env with random secrets, ports that do not clash, and the dev profile's fakes."""
-    env = {
-        "ENVIRONMENT": "development",
-        "AIRFLOW_UID": "50000",
-        "AIRFLOW_PROJ_DIR": str(PROJECT),
-        "COMPOSE_PROFILES": "dev",
-        "_AIRFLOW_WWW_USER_USERNAME": "admin",
-        "_AIRFLOW_WWW_USER_PASSWORD": secrets.token_urlsafe(18),
-        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-        "POSTGRES_PASSWORD": secrets.token_hex(24),
-        "FLOWER_USERNAME": "admin",
-        "FLOWER_PASSWORD": secrets.token_urlsafe(18),
-        "WEBHOOK_KEY": secrets.token_urlsafe(24),
-        "WORKER_ALLOWED_SOURCES": DOCKER_NETWORKS,
-        **free_port_block(),
-    }
+    """What a newcomer's `python3 -m stackctl.compose_env` writes, with ports that do not clash and the dev
+    profile on; plus the origin repository and remote-worker sources the tests need."""
+    text = compose_env.render((PROJECT / ".env.example").read_text())
+    env = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    env.update({"AIRFLOW_PROJ_DIR": str(PROJECT),
+                "WORKER_ALLOWED_SOURCES": DOCKER_NETWORKS, **free_port_block()})
     if origin:
         env["DEPLOY_REPO_URL"] = ORIGIN_IN_CONTAINER
     return env

@@ -117,6 +117,10 @@ def test_airflow_cli_dags_test_weather_checker_passes_offline(compose_stack):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "state=success" in output
+    # ... and its page is what :8083 now shows, green
+    record = requests.get(compose_stack.url("diagnostics") + "/latest.json", timeout=10).json()
+    assert record["run_id"] in output
+    assert record["failed"] == []
 
 
 def test_restarting_the_worker_mid_task_loses_no_task(compose_stack):
