@@ -120,6 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.fixture.quiet:
             super().log_message(fmt, *args)
 
+    def _document(self, name: str) -> bytes:
+        return self.fixture.document(name, self._base_url())
+
     def _base_url(self) -> str | None:
         """This server as the client reached it (a compose service name, or loopback natively)."""
         host = self.headers.get("Host", "")
@@ -176,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(403, b"<html><body>Access Denied</body></html>", "text/html")
         mode = self.fixture.scenario["nws"]
         if mode == "503":
-            body = self.fixture.document("problem_unavailable.json", self._base_url())
+            body = self._document("problem_unavailable.json")
             return self._send(503, body, "application/problem+json")
         point = POINT_RE.match(path)
         if point:
@@ -187,15 +190,15 @@ class _Handler(BaseHTTPRequestHandler):
                 short = ",".join(f"{float(v):.{limit}f}".rstrip("0").rstrip(".") for v in (lat, lon))
                 return self._send(301, b"", "text/plain", {"Location": f"{self.fixture.url}/points/{short}"})
             if mode == "404" or not (17 <= float(lat) <= 72 and -180 <= float(lon) <= -64):
-                body = json.loads(self.fixture.document("problem_invalid_point.json", self._base_url()))
+                body = json.loads(self._document("problem_invalid_point.json"))
                 body["detail"] = f"Unable to provide data for requested point {lat},{lon}"
                 return self._json(404, body, "application/problem+json")
             if mode == "malformed":
                 cut = b'{"type": "Feature", "properties": {"forecast": '
                 return self._send(200, cut, "application/geo+json")
-            return self._send(200, self.fixture.document("points_austin.json", self._base_url()), "application/geo+json")
+            return self._send(200, self._document("points_austin.json"), "application/geo+json")
         if FORECAST_RE.match(path):
-            return self._send(200, self.fixture.document("forecast_austin.json", self._base_url()), "application/geo+json")
+            return self._send(200, self._document("forecast_austin.json"), "application/geo+json")
         return self._json(404, {"title": "Not Found", "status": 404, "detail": f"no fixture for {path}"},
                           "application/problem+json")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from stackctl import compose_env
 from stackctl.ports import is_free
+from tests.deploys import StackOrigin
 from tests.native_stack import PUBLIC, StackApi
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -22,6 +24,8 @@ HOST_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT"
               "PUBLIC_STATS_PORT", "PUBLIC_HTTPS_PORT", "PUBLIC_WORKER_API_PORT", "PUBLIC_WORKER_POSTGRES_PORT",
               "PUBLIC_WORKER_REDIS_PORT")
 ORIGIN_IN_CONTAINER = "/opt/airflow/origin.git"
+TEST_DAGS = Path(__file__).parent / "compose" / "dags"
+IMAGE_UID = "50000"  # the Airflow image's user: a mounted origin must be its own, or git calls it dubious
 # Docker's default address pools: remote workers reach HAProxy's worker ports from these in the tests.
 DOCKER_NETWORKS = "172.16.0.0/12 192.168.0.0/16"
 _BIND_ERROR = re.compile(r"(?:0\.0\.0\.0|\[::\]|[\d.]+):(\d+).*(?:port is already allocated|address already in use)")
@@ -61,6 +65,23 @@ def bind_error_message(output: str, env: dict[str, str]) -> str | None:
     port = match.group(1)
     names = [name for name in HOST_PORTS if env.get(name) == port] or ["(not one of ours)"]
     return f"host port {port} ({', '.join(names)}) is already in use: free it or set {names[0]} in .env"
+
+
+def make_origin(root: Path, owner: str | None = IMAGE_UID) -> StackOrigin:
+    """A bare origin holding this checkout's DAGs plus the compose tests' own, owned by `owner` (the image's
+    user, for a compose stack that mounts it; None keeps it the caller's)."""
+    origin = StackOrigin(root / "origin.git", root / "clone")
+    tracked = subprocess.run(["git", "ls-files", "dags"], cwd=PROJECT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    sources = [(PROJECT / name, name) for name in tracked]
+    sources += [(path, f"dags/{path.name}") for path in TEST_DAGS.glob("*.py")]
+    for source, name in sources:
+        (origin.work / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, origin.work / name)
+    origin.commit({}, "The stack's DAGs and the compose tests' DAGs (#1)")
+    if owner:
+        subprocess.run(["chown", "-R", f"{owner}:0", str(origin.bare)], check=True)
+    return origin
 
 
 @dataclass

@@ -16,11 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.compose.engine import Engine, EngineUnavailable
-from tests.compose_stack import PROJECT, ComposeStack, test_env
-from tests.deploys import StackOrigin
-
-TEST_DAGS = Path(__file__).parent / "dags"
-IMAGE_UID = "50000"  # the Airflow image's user: a mounted origin must be its own, or git calls it dubious
+from tests.compose_stack import ComposeStack, make_origin, test_env
 
 
 def unavailable(reason: str):
@@ -46,22 +42,6 @@ def docker_engine(tmp_path_factory):
         pytest.fail(f"a stand-in image did not build:\n{exc}", pytrace=False)
     yield docker
     engine.__exit__()
-
-
-def make_origin(root: Path) -> StackOrigin:
-    """A bare origin holding this checkout's DAGs plus the compose tests' own, owned by the image's user."""
-    origin = StackOrigin(root / "origin.git", root / "clone")
-    tracked = subprocess.run(["git", "ls-files", "dags"], cwd=PROJECT, capture_output=True, text=True,
-                             check=True).stdout.split()
-    files = {name: (PROJECT / name).read_text() for name in tracked if (PROJECT / name).suffix != ".png"}
-    files.update({f"dags/{path.name}": path.read_text() for path in TEST_DAGS.glob("*.py")})
-    origin.commit(files, "The stack's DAGs and the compose tests' DAGs (#1)")
-    for name in tracked:  # binary assets as they are
-        if (PROJECT / name).suffix == ".png":
-            shutil.copyfile(PROJECT / name, origin.work / name)
-    origin.commit({}, "Assets (#2)")
-    subprocess.run(["chown", "-R", f"{IMAGE_UID}:0", str(origin.bare)], check=True)
-    return origin
 
 
 @pytest.fixture(scope="session")

@@ -167,6 +167,14 @@ def test_a_missing_required_variable_is_named_with_env_example(compose_stack):
     assert "POSTGRES_PASSWORD" in result.stderr and ".env.example" in result.stderr
 
 
+def test_the_relay_image_builds_and_names_a_missing_channel(compose_stack):
+    compose_stack.compose("--profile", "relay", "build", "--quiet", "smee-relay", timeout=600)
+    result = compose_stack.compose("--profile", "relay", "run", "--rm", "--no-deps", "-e", "SMEE_URL=",
+                                   "smee-relay", timeout=120, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "SMEE_URL is not set" in result.stderr
+
+
 def test_down_v_leaves_nothing_behind(compose_stack):
     # last test of the layer: the fixture's own teardown then has nothing to remove
     compose_stack.down()
