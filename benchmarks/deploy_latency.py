@@ -31,7 +31,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from tests.webhook.gitrepo import good_dag  # noqa: E402
-from webhook.auth import sign  # noqa: E402
+from webhook.auth import signed_headers  # noqa: E402
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -68,11 +68,9 @@ class Bench:
         return git("rev-parse", "HEAD", cwd=self.clone).strip()
 
     def post(self, commit: str) -> float:
-        delivery, stamp = f"bench-{uuid.uuid4().hex}", int(time.time())
+        headers = signed_headers(self.key, "deploy", commit, f"bench-{uuid.uuid4().hex}", int(time.time()))
         started = time.perf_counter()
-        response = requests.post(f"{self.webhook}/webhook", json={"commit": commit}, timeout=10, headers={
-            "X-Webhook-Key": self.key, "Webhook-Id": delivery, "Webhook-Timestamp": str(stamp),
-            "Webhook-Signature": sign(self.key, delivery, stamp, commit)})
+        response = requests.post(f"{self.webhook}/webhook", json={"commit": commit}, timeout=10, headers=headers)
         elapsed = time.perf_counter() - started
         response.raise_for_status()
         return elapsed

@@ -4,7 +4,8 @@
 Used by .github/workflows/production_deployment.yml; standard library only, so it runs on any runner.
 
 Environment (secrets come from the environment, never from the command line):
-  WEBHOOK_KEY         the webhook key (1Password "Airflow Webhook" password)       required
+  WEBHOOK_KEY         the webhook key (1Password "Airflow Webhook" password); never sent: each request
+                      carries a value derived from it for that request only (webhook/signing.py)  required
   WEBHOOK_ADDRESS     where to POST: the smee channel URL, or the webhook's /webhook URL  required
   WEBHOOK_STATUS_URL  the webhook's public base URL, to follow the deploy (e.g. https://host:8081);
                       optional when WEBHOOK_ADDRESS is the webhook itself
@@ -16,9 +17,6 @@ Exit status: 0 deployed; 1 the deploy failed, was rejected or rolled back, or ti
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -28,6 +26,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from pathlib import Path
+
+# webhook.signing is standard library only; importing it keeps one definition of the request value.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from webhook.signing import request_key  # noqa: E402
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 GOOD = ("succeeded",)
@@ -38,12 +41,6 @@ BAD = ("failed", "rejected", "rolled_back")
 
 class Failure(Exception):
     """The deploy did not succeed; the message is the reason shown in the job log."""
-
-
-def sign(key: str, delivery_id: str, timestamp: int, commit: str) -> str:
-    """Webhook-Signature: "v1," + base64 HMAC-SHA256 over "id.timestamp.commit" (see webhook/auth.py)."""
-    digest = hmac.new(key.encode(), f"{delivery_id}.{timestamp}.{commit}".encode(), hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
 
 
 def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
@@ -71,9 +68,10 @@ def post(address: str, key: str, commit: str, pr: str | None, attempts: int = 3,
     for attempt in range(1, attempts + 1):
         delivery_id = f"gha-{os.environ.get('GITHUB_RUN_ID', 'local')}-{uuid.uuid4().hex[:16]}"
         timestamp = int(time.time())
-        headers = {"Content-Type": "application/json", "X-Webhook-Key": key, "Webhook-Id": delivery_id,
+        # the long-lived key never leaves this process: the header carries a value for this request only
+        headers = {"Content-Type": "application/json", "Webhook-Id": delivery_id,
                    "Webhook-Timestamp": str(timestamp),
-                   "Webhook-Signature": sign(key, delivery_id, timestamp, commit)}
+                   "X-Webhook-Key": request_key(key, "deploy", commit, delivery_id, timestamp)}
         try:
             status, answer = http("POST", address, json.dumps(body).encode(), headers)
         except OSError as exc:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import atexit
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # the package stays importable without Flask: scripts/trigger_deploy.py uses webhook.signing
+    from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; `test_config` overrides settings fields (lowercase) and Flask config (UPPERCASE)."""
+    from flask import Flask
+
     from webhook import auth, errors, health, logs, metrics, rollback, settings, status, trigger
 
     app = Flask(__name__)

@@ -1,12 +1,12 @@
-"""Request authentication: X-Webhook-Key plus an HMAC over delivery id, timestamp and target commit.
+"""Request authentication: X-Webhook-Key carries a value derived per request (webhook/signing.py, scheme v2).
 
-The signature covers values, not body bytes, because smee-client re-serialises the JSON body.
+The value binds the endpoint, the target (commit or rollback target), the delivery id and the timestamp, so
+the long-lived key never travels and a captured request is worthless. The target is a value from the body,
+not its bytes, because smee-client re-serialises the JSON body.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import logging
 import re
@@ -18,21 +18,21 @@ from flask import Flask, abort, current_app, g, request
 from webhook import settings
 from webhook.keys import KeySource, KeyUnavailable
 from webhook.replay import DeliveryStore
+from webhook.signing import SCHEME, VALUE_LENGTH, request_key
 
 log = logging.getLogger(__name__)
 
 KEY_HEADER = "X-Webhook-Key"
 ID_HEADER = "Webhook-Id"
 TIMESTAMP_HEADER = "Webhook-Timestamp"
-SIGNATURE_HEADER = "Webhook-Signature"
 DELIVERY_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+VALUE_RE = re.compile(rf"^{SCHEME},[A-Za-z0-9_-]{{{VALUE_LENGTH - len(SCHEME) - 1}}}$")
 
 
-def sign(key: str, delivery_id: str, timestamp: int | str, target: str) -> str:
-    """The Webhook-Signature value: "v1," + base64 HMAC-SHA256 of "id.timestamp.target"."""
-    message = f"{delivery_id}.{timestamp}.{target}".encode()
-    digest = hmac.new(key.encode(), message, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+def signed_headers(key: str, endpoint: str, target: str, delivery_id: str, timestamp: int | str) -> dict:
+    """The three headers of an authentic request (what the Action's script sends)."""
+    return {KEY_HEADER: request_key(key, endpoint, target, delivery_id, timestamp), ID_HEADER: delivery_id,
+            TIMESTAMP_HEADER: str(timestamp)}
 
 
 @dataclass(frozen=True)
@@ -43,25 +43,27 @@ class Failure:
     reason: str
 
 
-def key_failure(given: str | None, key: str) -> Failure | None:
-    """The static key gate, in constant time."""
+def format_failure(given: str | None) -> Failure | None:
+    """The cheap first gate, before the body is read: a v2 value of the right shape is present."""
     if not given:
         return Failure(401, "missing_key")
-    if not hmac.compare_digest(given.encode("utf-8", "replace"), key.encode()):
-        return Failure(403, "bad_key")
+    if not VALUE_RE.match(given):
+        # e.g. the long-lived key itself (scheme v1 sent it as is): refused, never compared
+        return Failure(403, "bad_key_format")
     return None
 
 
-def check(headers, target: str, key: str, tolerance: int, now: float | None = None) -> Failure | None:
-    """Check the key and the signature; None when both are valid. Replays are checked separately."""
-    failure = key_failure(headers.get(KEY_HEADER), key)
+def check(headers, endpoint: str, target: str, keys: list[str], tolerance: int, now: float | None = None
+          ) -> Failure | None:
+    """None when the request value matches one of `keys` (two during a rotation). Replays are checked apart."""
+    given = headers.get(KEY_HEADER)
+    failure = format_failure(given)
     if failure:
         return failure
     delivery_id = headers.get(ID_HEADER, "")
     timestamp = headers.get(TIMESTAMP_HEADER, "")
-    signatures = headers.get(SIGNATURE_HEADER, "")
-    if not (delivery_id and timestamp and signatures):
-        return Failure(401, "missing_signature")
+    if not (delivery_id and timestamp):
+        return Failure(401, "missing_delivery")
     if not DELIVERY_ID_RE.match(delivery_id):
         return Failure(403, "bad_delivery_id")
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
@@ -69,11 +71,9 @@ def check(headers, target: str, key: str, tolerance: int, now: float | None = No
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > tolerance:
         return Failure(403, "stale_timestamp")
-    expected = sign(key, delivery_id, timestamp, target).encode()
-    # Several space-separated signatures are allowed (Standard Webhooks), e.g. during a key rotation.
-    if not any(hmac.compare_digest(s.encode("utf-8", "replace"), expected) for s in signatures.split()):
-        return Failure(403, "bad_signature")
-    return None
+    matches = [hmac.compare_digest(given.encode(), request_key(key, endpoint, target, delivery_id,
+                                                                timestamp).encode()) for key in keys]
+    return None if any(matches) else Failure(403, "bad_key")
 
 
 def refuse(failure: Failure) -> None:
@@ -87,37 +87,31 @@ def refuse(failure: Failure) -> None:
     abort(failure.status, "unauthorized" if failure.status == 401 else "forbidden")
 
 
-def key_or_503() -> str:
+def keys_or_503() -> list[str]:
     source: KeySource = current_app.extensions["keys"]
     try:
-        return source.current()
+        return source.candidates()
     except KeyUnavailable:
         log.error("event=key_unavailable rid=%s", g.get("request_id"))
         abort(503, "authentication unavailable")
 
 
-def require_key() -> str:
-    """First gate, before the body is read: the static key must match."""
-    key = key_or_503()
-    failure = check_key_only(key)
+def require_key_format() -> None:
+    """First gate, before the body is read: refuse a missing or malformed X-Webhook-Key."""
+    failure = format_failure(request.headers.get(KEY_HEADER))
+    if failure:
+        refuse(failure)
+
+
+def authenticate(endpoint: str, target: str) -> str:
+    """Second gate: the value for (endpoint, target, id, timestamp) and a first-seen delivery id. Returns the id."""
+    cfg = settings.get(current_app)
+    failure = check(request.headers, endpoint, target, keys_or_503(), cfg.signature_tolerance)
     if failure and failure.reason == "bad_key":
         # Perhaps the key was rotated in 1Password: re-read once (rate limited) and retry.
         fresh = current_app.extensions["keys"].refresh_after_failure()
         if fresh:
-            key, failure = fresh, check_key_only(fresh)
-    if failure:
-        refuse(failure)
-    return key
-
-
-def check_key_only(key: str) -> Failure | None:
-    return key_failure(request.headers.get(KEY_HEADER), key)
-
-
-def require_signature(key: str, target: str) -> str:
-    """Second gate: signature over (id, timestamp, target) and a first-seen delivery id. Returns the id."""
-    cfg = settings.get(current_app)
-    failure = check(request.headers, target, key, cfg.signature_tolerance)
+            failure = check(request.headers, endpoint, target, fresh, cfg.signature_tolerance)
     if failure:
         refuse(failure)
     delivery_id = request.headers[ID_HEADER]

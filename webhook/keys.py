@@ -1,4 +1,8 @@
-"""The webhook key: from 1Password ("Airflow Webhook" item, password field), or WEBHOOK_KEY in development."""
+"""The webhook key: from 1Password ("Airflow Webhook" item, password field), or WEBHOOK_KEY in development.
+
+During a rotation the old key stays valid while it is in the item's "previous" field (WEBHOOK_PREVIOUS_KEY in
+development), so the Action and the webhook need not change keys at the same moment.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ log = logging.getLogger(__name__)
 
 ITEM = "Airflow Webhook"
 FIELD = "password"
+PREVIOUS_FIELD = "previous"
 # After a failed check the key is re-read at most this often, so a rotated key is picked up at once
 # while a flood of bad keys cannot turn into a flood of 1Password requests.
 REFRESH_AFTER_FAILURE_SECONDS = 10.0
@@ -37,6 +42,7 @@ class KeySource:
         self.cfg = cfg
         self._lock = threading.Lock()
         self._value: str | None = None
+        self._previous: str | None = None
         self._read_at = 0.0
 
     def configured(self) -> bool:
@@ -54,6 +60,16 @@ class KeySource:
         if not value or len(value) < 16:
             raise KeyUnavailable("webhook key in 1Password is empty or shorter than 16 characters")
         return value
+
+    def _read_previous(self) -> str | None:
+        """The key being rotated out, if one is still accepted (an absent field means none)."""
+        if self.cfg.webhook_key and not self.cfg.production:
+            return self.cfg.webhook_previous_key or None
+        try:
+            value = import_dagutils("onepassword").get_secret(ITEM, PREVIOUS_FIELD)
+        except Exception:  # no such field: no rotation in progress
+            return None
+        return value if value and len(value) >= 16 else None
 
     def _forget_1password_cache(self) -> None:
         """dagutils.onepassword caches items too; a rotated key must bypass that cache."""
@@ -89,20 +105,26 @@ class KeySource:
                 self._forget_1password_cache()
                 self._value = None
             if self._value is None or time.monotonic() - self._read_at > self.cfg.key_cache_seconds:
-                self._value = self._read()
+                self._value, self._previous = self._read(), self._read_previous()
                 self._read_at = time.monotonic()
             return self._value
 
-    def refresh_after_failure(self) -> str | None:
-        """Re-read once the cached key is older than the refresh floor; return the new key if it changed."""
+    def candidates(self) -> list[str]:
+        """Every key a request may be signed with: the current one, and the previous one during a rotation."""
+        current = self.current()
+        with self._lock:
+            return [current, *([self._previous] if self._previous and self._previous != current else [])]
+
+    def refresh_after_failure(self) -> list[str] | None:
+        """Re-read once the cached keys are older than the refresh floor; return them if they changed."""
         with self._lock:
             if time.monotonic() - self._read_at < REFRESH_AFTER_FAILURE_SECONDS:
                 return None
-            old = self._value
+            old = (self._value, self._previous)
             try:
                 self._forget_1password_cache()
-                self._value = self._read()
+                self._value, self._previous = self._read(), self._read_previous()
             except (KeyUnavailable, ImportError):
                 return None
             self._read_at = time.monotonic()
-            return self._value if self._value != old else None
+        return self.candidates() if (self._value, self._previous) != old else None

@@ -34,6 +34,8 @@ class TargetError(ValueError):
 
 def resolve(history: History, mirror: Mirror, target: str) -> str:
     """A deploy id, a commit id, or "previous" (the last good commit before the deployed one)."""
+    if not (mirror.path / "HEAD").is_file():
+        raise TargetError("nothing has been deployed yet, so there is nothing to roll back to")
     deployed = mirror.deployed()
     if target == PREVIOUS:
         good = [d["commit"] for d in history.deploys().values()
@@ -56,14 +58,14 @@ def resolve(history: History, mirror: Mirror, target: str) -> str:
 
 @bp.post("/rollback")
 def rollback_endpoint():
-    """Body {"to": deploy id | commit | "previous"}; signed like /webhook with the target as value."""
+    """Body {"to": deploy id | commit | "previous"}; authenticated like /webhook, for endpoint "rollback"."""
     cfg = trigger.deploys_ready()
-    key = auth.require_key()
+    auth.require_key_format()
     body = trigger.json_body()
     target = body.get("to", PREVIOUS)
     if not isinstance(target, str) or len(target) > 64:
         abort(400, "to must be a deploy id, a commit id or 'previous'")
-    delivery_id = auth.require_signature(key, target)
+    delivery_id = auth.authenticate("rollback", target)
     history = History(cfg.deploy_dir / "history.jsonl")
     mirror = Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout)
     try:

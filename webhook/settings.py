@@ -29,6 +29,7 @@ class Settings:
     bundle_name: str = "gitops"
     dags_subdir: str = "dags"
     webhook_key: str = ""
+    webhook_previous_key: str = ""
     key_cache_seconds: float = 60.0
     signature_tolerance: int = 300
     max_body_bytes: int = 65536
@@ -93,6 +94,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         raise SettingsError("WEBHOOK_KEY must be at least 16 characters long")
     if environment == "production" and key:
         raise SettingsError("WEBHOOK_KEY is for development only; production reads the key from 1Password")
+    previous = env.get("WEBHOOK_PREVIOUS_KEY", "")
+    if previous and not key:
+        raise SettingsError("WEBHOOK_PREVIOUS_KEY is accepted during a rotation of WEBHOOK_KEY; set WEBHOOK_KEY")
     rolling = _flag(env, "WEBHOOK_ROLLING_KEY", False)
     if rolling and key:
         raise SettingsError("WEBHOOK_ROLLING_KEY needs the key in 1Password; unset WEBHOOK_KEY")
@@ -104,6 +108,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         branch=branch,
         bundle_name=env.get("DEPLOY_BUNDLE_NAME") or "gitops",
         webhook_key=key,
+        webhook_previous_key=previous,
         key_cache_seconds=_number(env, "WEBHOOK_KEY_CACHE_SECONDS", 60.0, float, 0, 3600),
         signature_tolerance=_number(env, "WEBHOOK_SIGNATURE_TOLERANCE", 300, int, 10, 3600),
         max_body_bytes=_number(env, "WEBHOOK_MAX_BODY_BYTES", 65536, int, 256, 10_485_760),

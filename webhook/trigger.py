@@ -76,11 +76,11 @@ def webhook():
     cfg = deploys_ready()
     outcome = "refused"
     try:
-        key = auth.require_key()
+        auth.require_key_format()
         body = json_body()
         commit = commit_from(body)
         pr = pr_from(body)
-        delivery_id = auth.require_signature(key, commit)
+        delivery_id = auth.authenticate("deploy", commit)
         record = queue.request(History(cfg.deploy_dir / "history.jsonl"), commit, "webhook",
                                delivery_id=delivery_id, pr=pr, request_id=g.get("request_id"))
         outcome = "accepted"

@@ -29,6 +29,7 @@ class Relay(ThreadingHTTPServer):
         self.target = target
         self.drop = False
         self.forwarded = 0
+        self.seen: list[dict] = []  # what a reader of the channel sees
 
     @property
     def url(self) -> str:
@@ -42,6 +43,7 @@ class _RelayHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        self.server.seen.append({"headers": dict(headers), "body": body.decode("utf-8", "replace")})
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()

@@ -22,8 +22,7 @@ from tests.conftest import new_state_dir
 from tests.deploys import StackOrigin, dag_version, status, trigger
 from tests.native_stack import NativeStack
 from tests.webhook.gitrepo import BROKEN_DAG, git, good_dag
-from webhook import auth
-from webhook.auth import sign
+from webhook.auth import signed_headers
 
 pytestmark = pytest.mark.integration
 
@@ -139,14 +138,25 @@ def test_a_force_push_is_refused(native_stack, stack_origin):
 def test_a_replayed_request_is_refused(native_stack, stack_origin):
     commit = deployed(native_stack, stack_origin)
     key = native_stack.settings["WEBHOOK_KEY"]
-    delivery, stamp = f"replay-{uuid.uuid4().hex}", int(time.time())
-    headers = {"X-Webhook-Key": key, "Webhook-Id": delivery, "Webhook-Timestamp": str(stamp),
-               "Webhook-Signature": sign(key, delivery, stamp, commit)}
+    headers = signed_headers(key, "deploy", commit, f"replay-{uuid.uuid4().hex}", int(time.time()))
     url = native_stack.url("webhook") + "/webhook"
     first = requests.post(url, json={"commit": commit}, headers=headers, timeout=10)
     again = requests.post(url, json={"commit": commit}, headers=headers, timeout=10)
     assert first.status_code == 202
     assert again.status_code == 403 and again.json()["error"] == "forbidden"
+
+
+def test_a_captured_request_cannot_be_pointed_at_a_rollback(native_stack, stack_origin):
+    # the finding: a signature captured from a deploy of C was accepted by POST /rollback {"to": C}
+    commit = deployed(native_stack, stack_origin)
+    captured = signed_headers(native_stack.settings["WEBHOOK_KEY"], "deploy", commit,
+                              f"captured-{uuid.uuid4().hex}", int(time.time()))
+    base = native_stack.url("webhook")
+    assert requests.post(base + "/webhook", json={"commit": commit}, headers=captured, timeout=10).status_code == 202
+    for headers in (captured, {**captured, "Webhook-Id": f"fresh-{uuid.uuid4().hex}"}):
+        refused = requests.post(base + "/rollback", json={"to": commit}, headers=headers, timeout=10)
+        assert refused.status_code == 403
+    assert status(native_stack)["deploys"][0]["kind"] != "rollback"
 
 
 def test_twenty_concurrent_requests_cause_at_most_two_deploys(native_stack, stack_origin):
@@ -157,11 +167,9 @@ def test_twenty_concurrent_requests_cause_at_most_two_deploys(native_stack, stac
     url = native_stack.url("webhook") + "/webhook"
 
     def post(commit: str) -> tuple[int, float]:
-        delivery, stamp = f"burst-{uuid.uuid4().hex}", int(time.time())
+        headers = signed_headers(key, "deploy", commit, f"burst-{uuid.uuid4().hex}", int(time.time()))
         started = time.perf_counter()
-        response = requests.post(url, json={"commit": commit}, timeout=10, headers={
-            "X-Webhook-Key": key, "Webhook-Id": delivery, "Webhook-Timestamp": str(stamp),
-            "Webhook-Signature": sign(key, delivery, stamp, commit)})
+        response = requests.post(url, json={"commit": commit}, timeout=10, headers=headers)
         return response.status_code, time.perf_counter() - started
 
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -226,9 +234,8 @@ def test_a_webhook_restart_in_the_middle_of_a_deploy_leaves_a_consistent_state(n
     good = deployed(native_stack, stack_origin)
     commit = stack_origin.commit({"dags/gitops_restart.py": good_dag("gitops_restart")}, "restart (#9)")
     key = native_stack.settings["WEBHOOK_KEY"]
-    delivery, stamp = str(uuid.uuid4()), str(int(time.time()))
-    headers = {auth.KEY_HEADER: key, auth.ID_HEADER: delivery, auth.TIMESTAMP_HEADER: stamp,
-               auth.SIGNATURE_HEADER: sign(key, delivery, stamp, commit), "Content-Type": "application/json"}
+    headers = {**signed_headers(key, "deploy", commit, str(uuid.uuid4()), int(time.time())),
+               "Content-Type": "application/json"}
     answer = requests.post(native_stack.url("webhook") + "/webhook", headers=headers,
                            data=json.dumps({"commit": commit}), timeout=10)
     assert answer.status_code == 202

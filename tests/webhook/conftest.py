@@ -11,7 +11,7 @@ from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: F4
 from tests.webhook.fake_airflow import FakeAirflow
 from tests.webhook.gitrepo import Origin, good_dag
 from webhook import create_app, settings
-from webhook.auth import sign
+from webhook.auth import signed_headers
 from webhook.deploy.pipeline import Context
 from webhook.deploy.runner import Runner
 from webhook.deploy.validation import Validator
@@ -37,13 +37,12 @@ def origin(tmp_path) -> Origin:
     return repo
 
 
-def signed(commit: str, key: str = KEY, delivery_id: str | None = None, timestamp: int | None = None,
-           **extra) -> dict:
-    """Headers the GitHub Action's script would send for this commit."""
+def signed(target: str, key: str = KEY, delivery_id: str | None = None, timestamp: int | None = None,
+           endpoint: str = "deploy", **extra) -> dict:
+    """Headers the GitHub Action's script would send for this target (a commit, or a rollback target)."""
     delivery_id = delivery_id or f"test-{secrets.token_hex(8)}"
     timestamp = int(time.time()) if timestamp is None else timestamp
-    return {"X-Webhook-Key": key, "Webhook-Id": delivery_id, "Webhook-Timestamp": str(timestamp),
-            "Webhook-Signature": sign(key, delivery_id, timestamp, commit), **extra}
+    return {**signed_headers(key, endpoint, target, delivery_id, timestamp), **extra}
 
 
 @pytest.fixture

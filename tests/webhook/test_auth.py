@@ -1,4 +1,4 @@
-"""Authentication of POST /webhook: key, signature, timestamp window, replay store, generic refusals."""
+"""Authentication of POST /webhook: a per-request key value, timestamp window, replay store, generic refusals."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from tests.webhook.conftest import KEY, signed
 from webhook import create_app
-from webhook.auth import sign
+from webhook.signing import request_key
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -28,24 +28,29 @@ def mutate(headers: dict, change: str) -> dict:
         del headers["X-Webhook-Key"]
     elif change == "empty key":
         headers["X-Webhook-Key"] = ""
-    elif change == "wrong key":
-        headers["X-Webhook-Key"] = KEY[:-1] + "X"
-    elif change == "key prefix":
-        headers["X-Webhook-Key"] = KEY[:10]
-    elif change == "no signature":
-        del headers["Webhook-Signature"]
+    elif change == "the long-lived key itself":
+        headers["X-Webhook-Key"] = KEY
+    elif change == "value for another commit":
+        headers["X-Webhook-Key"] = request_key(KEY, "deploy", "f" * 40, headers["Webhook-Id"],
+                                               headers["Webhook-Timestamp"])
+    elif change == "value for another endpoint":
+        headers["X-Webhook-Key"] = request_key(KEY, "rollback", COMMIT, headers["Webhook-Id"],
+                                               headers["Webhook-Timestamp"])
+    elif change == "value for another delivery id":
+        headers["Webhook-Id"] = "another-delivery-id"
+    elif change == "value for another time":
+        headers["Webhook-Timestamp"] = str(int(headers["Webhook-Timestamp"]) + 1)
+    elif change == "value with another key":
+        headers["X-Webhook-Key"] = request_key("another-key-0123456789", "deploy", COMMIT, headers["Webhook-Id"],
+                                               headers["Webhook-Timestamp"])
+    elif change == "scheme v1":
+        headers["X-Webhook-Key"] = headers["X-Webhook-Key"].replace("v2,", "v1,")
+    elif change == "truncated value":
+        headers["X-Webhook-Key"] = headers["X-Webhook-Key"][:-1]
     elif change == "no delivery id":
         del headers["Webhook-Id"]
     elif change == "no timestamp":
         del headers["Webhook-Timestamp"]
-    elif change == "signature for another commit":
-        headers["Webhook-Signature"] = sign(KEY, headers["Webhook-Id"], headers["Webhook-Timestamp"],
-                                            "f" * 40)
-    elif change == "signature with another key":
-        headers["Webhook-Signature"] = sign("another-key-0123456789", headers["Webhook-Id"],
-                                            headers["Webhook-Timestamp"], COMMIT)
-    elif change == "signature scheme v0":
-        headers["Webhook-Signature"] = headers["Webhook-Signature"].replace("v1,", "v0,")
     elif change == "timestamp too old":
         headers.update(signed(COMMIT, timestamp=now - 301))
     elif change == "timestamp in the future":
@@ -62,14 +67,16 @@ def mutate(headers: dict, change: str) -> dict:
 @pytest.mark.parametrize(("change", "status"), [
     ("no key", 401),
     ("empty key", 401),
-    ("wrong key", 403),
-    ("key prefix", 403),
-    ("no signature", 401),
+    ("the long-lived key itself", 403),
+    ("value for another commit", 403),
+    ("value for another endpoint", 403),
+    ("value for another delivery id", 403),
+    ("value for another time", 403),
+    ("value with another key", 403),
+    ("scheme v1", 403),
+    ("truncated value", 403),
     ("no delivery id", 401),
     ("no timestamp", 401),
-    ("signature for another commit", 403),
-    ("signature with another key", 403),
-    ("signature scheme v0", 403),
     ("timestamp too old", 403),
     ("timestamp in the future", 403),
     ("timestamp not a number", 403),
@@ -112,21 +119,41 @@ def test_the_replay_store_is_shared_by_all_workers(make_app):
     assert second.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 403
 
 
-def test_a_failed_signature_does_not_burn_the_delivery_id(client):
+def test_a_failed_check_does_not_burn_the_delivery_id(client):
     headers = signed(COMMIT)
-    other = sign(KEY, headers["Webhook-Id"], headers["Webhook-Timestamp"], "e" * 40)
-    bad = {**headers, "Webhook-Signature": other}
+    other = request_key(KEY, "deploy", "e" * 40, headers["Webhook-Id"], headers["Webhook-Timestamp"])
+    bad = {**headers, "X-Webhook-Key": other}
     assert client.post("/webhook", json={"commit": COMMIT}, headers=bad).status_code == 403
     assert client.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 202
 
 
-def test_several_signatures_are_accepted_if_one_matches(client):
+def test_a_captured_deploy_request_cannot_roll_back(client, origin):
+    # the finding: a signature captured from a deploy of C was accepted by POST /rollback {"to": C}
+    commit = origin.head()
+    captured = signed(commit)
+    assert client.post("/webhook", json={"commit": commit}, headers=captured).status_code == 202
+    fresh_id = {**captured, "Webhook-Id": "a-fresh-delivery-id"}
+    for headers in (captured, fresh_id):
+        assert client.post("/rollback", json={"to": commit}, headers=headers).status_code == 403
+    assert client.post("/rollback", json={"to": commit},
+                       headers=signed(commit, endpoint="rollback")).status_code != 403
+
+
+def test_the_long_lived_key_is_never_in_a_request(client):
     headers = signed(COMMIT)
-    headers["Webhook-Signature"] = "v1,bm90LXRoaXMtb25l " + headers["Webhook-Signature"]
-    assert client.post("/webhook", json={"commit": COMMIT}, headers=headers).status_code == 202
+    assert KEY not in "".join(headers.values())
 
 
-def test_the_signature_survives_reserialisation_of_the_body(client):
+def test_two_keys_are_accepted_during_a_rotation(make_app):
+    new_key = "the-new-webhook-key-0123456789"
+    client = make_app(webhook_key=new_key, webhook_previous_key=KEY).test_client()
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=KEY)).status_code == 202
+    assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=new_key)).status_code == 202
+    assert client.post("/webhook", json={"commit": COMMIT},
+                       headers=signed(COMMIT, key="a-third-key-0123456789")).status_code == 403
+
+
+def test_the_value_survives_reserialisation_of_the_body(client):
     """smee-client re-serialises the JSON body: whitespace and key order must not matter."""
     body = '{ "pr" : 3,\n  "commit" :"' + COMMIT + '" }'
     response = client.post("/webhook", data=body, content_type="application/json", headers=signed(COMMIT))
@@ -166,7 +193,9 @@ def test_other_methods_are_405(client, method):
 def test_auth_failures_are_counted_in_metrics(client):
     client.post("/webhook", json={"commit": COMMIT}, headers={"X-Webhook-Key": "nope"})
     client.post("/webhook", json={"commit": COMMIT})
+    client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key="not-the-key-0123456789"))
     text = client.get("/metrics").data.decode()
+    assert 'webhook_auth_failures_total{reason="bad_key_format"} 1.0' in text
     assert 'webhook_auth_failures_total{reason="bad_key"} 1.0' in text
     assert 'webhook_auth_failures_total{reason="missing_key"} 1.0' in text
 

@@ -1,4 +1,5 @@
-"""Property-based fuzzing of the endpoints: random requests never cause a 5xx or a deploy without the key."""
+"""Property-based fuzzing of the endpoints: random requests never cause a 5xx, and nothing is deployed or rolled
+back without the per-request value for exactly that endpoint, target, delivery id and time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from tests.webhook.conftest import KEY, signed
 from webhook import settings as webhook_settings
 from webhook.deploy.history import History
+from webhook.signing import ENDPOINTS, request_key
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 HEADER_NAMES = ["X-Webhook-Key", "Webhook-Id", "Webhook-Timestamp", "Webhook-Signature", "Content-Type",
@@ -36,7 +38,9 @@ def requests(draw):
     """Random headers, sometimes starting from a correctly signed request and then damaging it."""
     signed_start = draw(st.booleans())
     if signed_start:
-        headers = signed(COMMIT, delivery_id=f"fuzz-{draw(st.uuids()).hex}")
+        # a request signed for one endpoint, possibly sent to another (a captured request, re-pointed)
+        endpoint = draw(st.sampled_from(ENDPOINTS))
+        headers = signed(COMMIT, delivery_id=f"fuzz-{draw(st.uuids()).hex}", endpoint=endpoint)
         for name in draw(st.lists(st.sampled_from(HEADER_NAMES), max_size=3)):
             if draw(st.booleans()):
                 headers.pop(name, None)
@@ -48,7 +52,7 @@ def requests(draw):
     path = draw(st.sampled_from(["/webhook"] * 6 + ["/rollback"] * 2 + ["/", "/metrics", "/deploys/x"]))
     method = draw(st.sampled_from(["POST"] * 8 + ["GET", "PUT", "DELETE"]))
     if signed_start and draw(st.booleans()):
-        return method, path, headers, json.dumps({"commit": COMMIT}).encode()
+        return method, path, headers, json.dumps({"commit": COMMIT, "to": COMMIT}).encode()
     return method, path, headers, draw(bodies)
 
 
@@ -63,10 +67,21 @@ def test_random_requests_never_5xx_and_never_deploy_without_the_key(app, client,
     event(f"status {response.status_code}")
     assert response.status_code < 500, response.data
     queued = len(history.deploys()) - before
-    authentic = headers.get("X-Webhook-Key") == KEY
+    endpoint = {"/webhook": "deploy", "/rollback": "rollback"}.get(path)
+    authentic = method == "POST" and endpoint is not None and valid_value(headers, endpoint, body)
     if not authentic:
         assert queued == 0
         assert response.status_code not in (200, 202) or method == "GET" or path in ("/", "/healthz")
     if response.status_code == 202:
         assert queued == 1 and authentic
         assert abs(int(headers["Webhook-Timestamp"]) - time.time()) <= 300
+
+
+def valid_value(headers: dict, endpoint: str, body: bytes) -> bool:
+    """Whether X-Webhook-Key is the value for this endpoint, the body's target, delivery id and time."""
+    try:
+        target = json.loads(body)["commit" if endpoint == "deploy" else "to"]
+        expected = request_key(KEY, endpoint, str(target), headers["Webhook-Id"], headers["Webhook-Timestamp"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    return headers.get("X-Webhook-Key") == expected

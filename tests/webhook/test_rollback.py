@@ -26,7 +26,7 @@ def two_deploys(client, runner, origin):
 
 def test_rollback_endpoint_needs_the_key_and_signature(client, two_deploys):
     assert client.post("/rollback", json={"to": "previous"}).status_code == 401
-    wrong = signed("previous", key="some-other-key-0123456789")
+    wrong = signed("previous", key="some-other-key-0123456789", endpoint="rollback")
     assert client.post("/rollback", json={"to": "previous"}, headers=wrong).status_code == 403
     # A signature made for /webhook's commit cannot be reused to roll back.
     first, _, _ = two_deploys
@@ -35,7 +35,7 @@ def test_rollback_endpoint_needs_the_key_and_signature(client, two_deploys):
 
 def test_rollback_endpoint_to_previous(client, runner, two_deploys):
     first, second, _ = two_deploys
-    response = client.post("/rollback", json={"to": "previous"}, headers=signed("previous"))
+    response = client.post("/rollback", json={"to": "previous"}, headers=signed("previous", endpoint="rollback"))
     assert response.status_code == 202
     runner.run_pending()
     record = client.get(response.json["status_url"]).json
@@ -47,17 +47,19 @@ def test_rollback_endpoint_to_previous(client, runner, two_deploys):
 def test_rollback_to_a_deploy_id_and_to_an_unknown_target(client, runner, two_deploys):
     _, second, second_id = two_deploys
     runner.ctx.pin.clear()
-    response = client.post("/rollback", json={"to": second_id}, headers=signed(second_id))
+    response = client.post("/rollback", json={"to": second_id}, headers=signed(second_id, endpoint="rollback"))
     assert response.status_code == 202
     unknown = "20200101T000000-000000"
-    assert client.post("/rollback", json={"to": unknown}, headers=signed(unknown)).status_code == 409
+    refused = client.post("/rollback", json={"to": unknown}, headers=signed(unknown, endpoint="rollback"))
+    assert refused.status_code == 409
     hostile = "; rm -rf /"
-    assert client.post("/rollback", json={"to": hostile}, headers=signed(hostile)).status_code == 409
+    refused = client.post("/rollback", json={"to": hostile}, headers=signed(hostile, endpoint="rollback"))
+    assert refused.status_code == 409
 
 
 def test_the_poll_does_not_undo_a_rollback_until_origin_moves(client, runner, origin, two_deploys):
     first, second, _ = two_deploys
-    client.post("/rollback", json={"to": "previous"}, headers=signed("previous"))
+    client.post("/rollback", json={"to": "previous"}, headers=signed("previous", endpoint="rollback"))
     runner.run_pending()
     assert runner.poll() is None
     assert runner.ctx.mirror.deployed() == first
@@ -98,3 +100,11 @@ def test_cli_refuses_an_unknown_target(tmp_path, origin, two_deploys, monkeypatc
     monkeypatch.setenv("DEPLOY_REPO_URL", origin.url)
     assert rollback.main(["--to", "deadbeefdeadbeef"]) == 1
     assert "not in the mirror" in capsys.readouterr().err
+
+
+def test_a_rollback_before_anything_was_deployed_is_409_not_500(client, caplog):
+    # found by the fuzz test: the mirror does not exist yet
+    response = client.post("/rollback", json={"to": "previous"}, headers=signed("previous", endpoint="rollback"))
+    assert response.status_code == 409
+    assert response.json["error"] == "rollback target not available"
+    assert "nothing has been deployed yet" in caplog.text

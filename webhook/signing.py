@@ -1,0 +1,26 @@
+"""The per-request value of X-Webhook-Key (scheme v2). Standard library only: the Action's script imports it.
+
+The long-lived key never travels. Each request carries HMAC-SHA256(key, scheme, endpoint, target, delivery
+id, timestamp): whoever reads one request off the relay's channel can neither replay it (the delivery id is
+single-use, the timestamp expires), nor point it at another endpoint or target, nor sign a new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+SCHEME = "v2"
+ENDPOINTS = ("deploy", "rollback")
+# "v2," + 43 characters of unpadded base64url (32 bytes)
+VALUE_LENGTH = len(SCHEME) + 1 + 43
+
+
+def request_key(key: str, endpoint: str, target: str, delivery_id: str, timestamp: int | str) -> str:
+    """The X-Webhook-Key value for one request to `endpoint` about `target` (a commit, or a rollback target)."""
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}")
+    message = "\n".join((SCHEME, endpoint, target, delivery_id, str(timestamp))).encode()
+    digest = hmac.new(key.encode(), message, hashlib.sha256).digest()
+    return f"{SCHEME}," + base64.urlsafe_b64encode(digest).decode().rstrip("=")
