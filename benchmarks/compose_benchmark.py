@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.deploy_latency import Bench, percentile
-from benchmarks.stack_benchmark import total_pss_mib
+from benchmarks.stack_benchmark import pss_mib, total_pss_mib
 from tests.compose_stack import ComposeStack, make_origin, test_env
 from tests.conftest import new_state_dir
 from tests.native_stack import NativeStack
@@ -57,13 +57,7 @@ def compose_pss_mib(stack: ComposeStack) -> tuple[float, int]:
                                  capture_output=True, text=True, check=True).stdout)
         root = psutil.Process(pid)
         pids.update([pid, *(child.pid for child in root.children(recursive=True))])
-    total = 0
-    for pid in pids:
-        try:
-            total += psutil.Process(pid).memory_full_info().pss
-        except psutil.Error:
-            pass
-    return total / 2**20, len(pids)
+    return pss_mib(pids), len(pids)
 
 
 def docker_stats_mib(stack: ComposeStack) -> float:

@@ -28,15 +28,20 @@ def unique_processes(state_dir) -> set[int]:
     return pids
 
 
-def total_pss_mib(state_dir) -> tuple[float, int]:
+def pss_mib(pids: set[int]) -> float:
+    """Proportional set size of these processes together (shared pages counted once across them)."""
     total = 0
-    pids = unique_processes(state_dir)
     for pid in pids:
         try:
             total += psutil.Process(pid).memory_full_info().pss
         except psutil.Error:
             pass
-    return total / 2**20, len(pids)
+    return total / 2**20
+
+
+def total_pss_mib(state_dir) -> tuple[float, int]:
+    pids = unique_processes(state_dir)
+    return pss_mib(pids), len(pids)
 
 
 def by_program(state_dir) -> dict[str, tuple[float, float]]:
