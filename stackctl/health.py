@@ -55,20 +55,29 @@ def _component(key: str) -> Check:
 
 
 def redis_ping(settings: Settings) -> tuple[bool, str]:
+    password = settings["REDIS_PASSWORD"].encode()
+    command = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(password), password)
     try:
         with socket.create_connection((settings["REDIS_HOST"], int(settings["REDIS_PORT"])), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            reply = sock.recv(64)
+            sock.sendall(command)
+            reply = b""
+            while reply.count(b"\r\n") < 2 and len(reply) < 256:
+                chunk = sock.recv(64)
+                if not chunk:
+                    break
+                reply += chunk
     except OSError as error:
         return False, str(error)
-    return reply.startswith(b"+PONG"), reply.decode(errors="replace").strip()
+    return reply == b"+OK\r\n+PONG\r\n", reply.decode(errors="replace").strip()
 
 
 def worker_ping(settings: Settings) -> tuple[bool, str]:
     """Ask the workers through the broker, as `celery inspect ping` does."""
     from celery import Celery
 
-    app = Celery(broker=f"redis://{settings['REDIS_HOST']}:{settings['REDIS_PORT']}/0")
+    from stackctl.services import broker_url
+
+    app = Celery(broker=broker_url(settings))
     try:
         replies = app.control.ping(timeout=1.0)
     except Exception as error:  # the broker may still be starting

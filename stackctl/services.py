@@ -90,6 +90,11 @@ def dag_bundles(settings: Settings) -> list[dict]:
     return bundles
 
 
+def broker_url(settings: Settings) -> str:
+    """Redis, with its password (generated URL-safe, so it needs no quoting)."""
+    return f"redis://:{settings['REDIS_PASSWORD']}@{settings['REDIS_HOST']}:{settings['REDIS_PORT']}/0"
+
+
 def airflow_env(settings: Settings) -> dict[str, str]:
     """The environment every Airflow component, the webhook and airflow-init share (compose: x-airflow-common)."""
     s = settings
@@ -111,7 +116,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         # re-serialise a changed DAG at once instead of skipping changes for 30 s
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://{s['REDIS_HOST']}:{s['REDIS_PORT']}/0",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url(s),
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{db}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": s["WORKER_CONCURRENCY"],
         "AIRFLOW__CELERY__FLOWER_HOST": s["BIND_HOST"],

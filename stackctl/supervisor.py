@@ -65,6 +65,8 @@ def render(settings: Settings, extra_programs: dict[str, tuple[list[str], dict[s
         "[unix_http_server]", f"file={_quote(str(run / 'supervisor.sock'))}", "chmod=0700", "",
         "[supervisord]", f"logfile={_quote(str(logs / 'supervisord.log'))}",
         f"pidfile={_quote(str(pidfile(settings)))}", f"childlogdir={_quote(str(logs))}",
+        # logs, sockets and files the programs create are not readable by other users of the machine
+        "umask=027",
         "logfile_maxbytes=10MB", "logfile_backups=3", "", "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
         "[supervisorctl]", f"serverurl=unix://{_quote(str(run / 'supervisor.sock'))}", "",
@@ -110,7 +112,8 @@ def is_running(settings: Settings) -> bool:
 
 
 def start_daemon(settings: Settings) -> None:
-    subprocess.run([settings.bin("supervisord"), "-c", str(config_path(settings))], check=True)
+    # umask before supervisord opens its own log (its `umask` setting covers only what comes after)
+    subprocess.run([settings.bin("supervisord"), "-c", str(config_path(settings))], check=True, umask=0o027)
     deadline = time.monotonic() + 10
     while not (run_dir(settings) / "supervisor.sock").exists():
         if time.monotonic() > deadline:

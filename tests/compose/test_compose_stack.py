@@ -13,6 +13,7 @@ import uuid
 import pytest
 import requests
 
+from stackctl.settings import GENERATED_SECRETS
 from tests.compose_stack import ComposeError, ComposeStack, free_port_block
 from tests.deploys import dag_version, status, trigger
 from tests.webhook.gitrepo import BROKEN_DAG, good_dag
@@ -110,19 +111,6 @@ def test_a_broken_commit_is_rejected_and_the_old_dags_keep_running(compose_stack
         origin.commit({"dags/broken.py": None}, "Remove the broken DAG (#5)")
 
 
-def test_airflow_cli_dags_test_weather_checker_passes_offline(compose_stack):
-    # what a newcomer runs: no account anywhere, the dev profile's fakes answer
-    result = compose_stack.compose("run", "--rm", "airflow-cli", "dags", "test", "weather-checker", timeout=600,
-                                   check=False)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
-    assert "state=success" in output
-    # ... and its page is what :8083 now shows, green
-    record = requests.get(compose_stack.url("diagnostics") + "/latest.json", timeout=10).json()
-    assert record["run_id"] in output
-    assert record["failed"] == []
-
-
 def test_restarting_the_worker_mid_task_loses_no_task(compose_stack):
     run_id = compose_stack.trigger_dag("compose-slow")
     deadline = time.monotonic() + 120
@@ -141,6 +129,22 @@ def test_a_worker_on_another_host_joins_and_takes_its_queue(compose_stack, remot
     assert compose_stack.wait_run("compose-remote", run_id, timeout=240) == "success"
     [instance] = compose_stack.task_instances("compose-remote", run_id)
     assert instance["hostname"] == remote_worker.env["WORKER_HOSTNAME"]
+
+
+def test_airflow_cli_dags_test_weather_checker_passes_offline(compose_stack):
+    # what a newcomer runs: no account anywhere, the dev profile's fakes answer
+    result = compose_stack.compose("run", "--rm", "airflow-cli", "dags", "test", "weather-checker", timeout=600,
+                                   check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "state=success" in output
+    # ... and its page is what :8083 now shows, green
+    record = requests.get(compose_stack.url("diagnostics") + "/latest.json", timeout=10).json()
+    assert record["run_id"] in output
+    assert record["failed"] == []
+    # the CLI tested the checkout's DAGs; the stack still runs its deployed ones
+    run_id = compose_stack.trigger_dag("stack-smoke")
+    assert compose_stack.wait_run("stack-smoke", run_id, timeout=180) == "success"
 
 
 def test_a_port_in_use_is_named_with_its_variable(compose_stack):
@@ -173,6 +177,16 @@ def test_the_relay_image_builds_and_names_a_missing_channel(compose_stack):
                                    "smee-relay", timeout=120, check=False)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "SMEE_URL is not set" in result.stderr
+
+
+def test_redis_asks_every_client_for_the_password_which_no_process_list_shows(compose_stack):
+    probe = ("import socket; s = socket.create_connection(('redis', 6379), timeout=5); "
+             "s.sendall(b'MONITOR\\r\\n'); print(s.recv(64))")
+    result = compose_stack.compose("exec", "-T", "airflow-worker", "python", "-c", probe, timeout=60)
+    assert "NOAUTH" in result.stdout
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    leaked = [name for name in GENERATED_SECRETS if compose_stack.env[name] in listing]
+    assert leaked == [], "credentials on a command line every user of the host can list"
 
 
 def test_down_v_leaves_nothing_behind(compose_stack):

@@ -262,7 +262,7 @@ def start_stack(tmp_dir, extra_env=None, workers=False, wait_healthy=True):
     public_ports = PUBLIC_PORTS + (WORKER_PORTS if workers else ())
     if workers:
         backends["postgres"] = TcpFake(POSTGRES_AUTH_OK)
-        backends["redis"] = TcpFake(b"+PONG\r\n")
+        backends["redis"] = TcpFake(b"-NOAUTH Authentication required.\r\n")  # Redis with a password
         expected |= {"execution_api", "postgres", "redis"}
     for attempt in range(3):
         ports = dict(zip(public_ports, free_ports(len(public_ports)), strict=True))

@@ -41,7 +41,7 @@ def test_other_sources_are_refused_on_every_worker_port(worker_stack):
 
 
 def test_listed_worker_reaches_redis_and_postgres(worker_stack):
-    assert exchange(worker_stack, "worker_redis", ALLOWED, b"PING\r\n") == b"+PONG\r\n"
+    assert exchange(worker_stack, "worker_redis", ALLOWED, b"PING\r\n").startswith(b"-NOAUTH")
     assert exchange(worker_stack, "worker_postgres", ALLOWED, PG_HELLO).startswith(b"R")
 
 

@@ -78,3 +78,22 @@ def test_the_native_dags_test_runs_the_diagnostic_end_to_end_offline(native_stac
     result = native_stack.run("airflow", "dags", "test", "weather-checker", timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "state=success" in result.stdout + result.stderr
+
+
+def test_redis_refuses_a_local_user_without_the_password(native_stack):
+    # the finding: as `nobody`, `redis-cli monitor` captured live task tokens
+    import socket
+
+    port = int(native_stack.settings["REDIS_PORT"])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"MONITOR\r\n")
+        assert sock.recv(128).startswith(b"-NOAUTH")
+
+
+def test_state_and_logs_are_closed_to_other_users(native_stack):
+    import stat
+
+    state = native_stack.state_dir
+    assert stat.S_IMODE((state / "redis").stat().st_mode) == 0o700
+    for path in [*state.glob("redis/*"), *(state / "logs").glob("*.log"), state / "secrets.env"]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, f"{path} is readable by other users"

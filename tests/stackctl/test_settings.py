@@ -14,6 +14,7 @@ STRONG = {
     "AIRFLOW__API_AUTH__JWT_SECRET": "j" * 64,
     "_AIRFLOW_WWW_USER_PASSWORD": "a-long-admin-password",
     "POSTGRES_PASSWORD": "a-long-db-password",
+    "REDIS_PASSWORD": "a-long-redis-password",
     "FLOWER_PASSWORD": "a-long-flower-password",
 }
 

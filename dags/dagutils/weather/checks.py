@@ -97,6 +97,10 @@ def redis_ping(settings: WeatherSettings) -> dict:
     took = (time.monotonic() - started) * 1000
     if answer.startswith(b"+PONG"):
         return check("redis", PASS, f"PONG from {settings.redis_host}:{settings.redis_port} in {took:.1f} ms")
+    if answer.startswith(b"-NOAUTH"):
+        # alive, and refusing a client without the password (tasks are not given it): what we want
+        return check("redis", PASS, f"{settings.redis_host}:{settings.redis_port} answered in {took:.1f} ms and "
+                                    "asks for a password")
     shown = answer.decode("utf-8", "replace").strip()[:80]
     return check("redis", FAIL, f"{settings.redis_host}:{settings.redis_port} answered {shown!r}, not PONG")
 
