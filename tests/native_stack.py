@@ -67,13 +67,7 @@ class StackApi:
         """Unpause the DAG and start a run; return its run id."""
         self.wait_dag(dag_id)
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
-        deadline = time.monotonic() + 20
-        while True:
-            response = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
-            # seen once under compose: 404 for a DAG the API had just listed (cause not found yet)
-            if response.status_code != 404 or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        response = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
         if response.status_code != 200:
             raise RuntimeError(f"triggering {dag_id}: {response.status_code} {response.text[:500]}")
         return response.json()["dag_run_id"]
