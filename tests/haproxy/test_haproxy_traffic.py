@@ -158,3 +158,27 @@ def test_backend_is_served_within_a_second_of_becoming_healthy(fresh_stack, back
     served = fresh_stack.wait_until(lambda: fresh_stack.request("diagnostics", "/").status == 200, timeout=5,
                                     what="diagnostics to be served again")
     assert served - started < 1.0
+
+
+def test_password_guessing_at_the_api_login_is_limited(fresh_stack):
+    def attempt(source: str) -> int:
+        return fresh_stack.request("airflow", "/auth/token", method="POST", source=source,
+                                   headers={"Content-Type": "application/json"},
+                                   body=b'{"username": "admin", "password": "guess"}').status
+
+    statuses = [attempt("127.0.0.3") for _ in range(21)]
+    assert 429 not in statuses[:20]
+    assert statuses[20] == 429
+    assert fresh_stack.request("airflow", "//auth//token", method="POST", source="127.0.0.3").status == 429
+    assert attempt("127.0.0.4") != 429, "other addresses are not locked out"
+
+
+@pytest.mark.parametrize("port_name", ["flower", "stats"])
+def test_password_guessing_at_flower_and_stats_is_limited(fresh_stack, operator_auth, port_name):
+    wrong = (operator_auth[0], "guess")
+    statuses = [fresh_stack.request(port_name, "/", auth=wrong, source="127.0.0.5").status for _ in range(21)]
+    assert statuses[:20] == [401] * 20
+    assert statuses[20] == 429
+    # the address is locked out for the minute, right password or not; others are not
+    assert fresh_stack.request(port_name, "/", auth=operator_auth, source="127.0.0.5").status == 429
+    assert fresh_stack.request(port_name, "/", auth=operator_auth, source="127.0.0.6").status == 200
