@@ -100,15 +100,16 @@ class ComposeStack(StackApi):
     def env_file(self) -> Path:
         return self.workdir / f"{self.project}.env"
 
-    def write(self, origin: Path | None = None) -> None:
-        """Write the .env and, when there is an origin, an override that mounts it where DEPLOY_REPO_URL says."""
+    def write(self, origin: Path | None = None, readers: tuple[str, ...] = ("airflow-init", "webhook")) -> None:
+        """Write the .env and, when there is an origin, an override that mounts it into the services that read
+        it (`readers`) where DEPLOY_REPO_URL says."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
         self.env_file.chmod(0o600)
         if origin is not None:
             mount = {"volumes": [f"{origin}:{ORIGIN_IN_CONTAINER}"]}
             override = self.workdir / f"{self.project}.origin.yaml"
-            override.write_text(json.dumps({"services": {"airflow-init": mount, "webhook": mount}}, indent=2))
+            override.write_text(json.dumps({"services": dict.fromkeys(readers, mount)}, indent=2))
             self.files = (*self.files, override)
 
     def command(self, *args: str) -> list[str]:

@@ -86,6 +86,15 @@ class StackApi:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
 
 
+def check_login_is_required(stack: StackApi) -> None:
+    """Anonymous API calls and a wrong password are refused through HAProxy; the admin's token works."""
+    assert requests.get(stack.url("airflow") + "/api/v2/dags", timeout=10).status_code == 401
+    wrong = requests.post(stack.url("airflow") + "/auth/token",
+                          json={"username": stack.admin[0], "password": "wrong"}, timeout=30)
+    assert wrong.status_code == 401
+    assert stack.api("GET", "/dags").status_code == 200
+
+
 @dataclass
 class NativeStack(StackApi):
     """A running native stack: its environment, its URLs and a few API helpers."""

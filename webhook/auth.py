@@ -18,7 +18,7 @@ from flask import Flask, abort, current_app, g, request
 from webhook import settings
 from webhook.keys import KeySource, KeyUnavailable
 from webhook.replay import DeliveryStore
-from webhook.signing import SCHEME, VALUE_LENGTH, request_key
+from webhook.signing import DIGEST_CHARACTERS, SCHEME, request_key
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ KEY_HEADER = "X-Webhook-Key"
 ID_HEADER = "Webhook-Id"
 TIMESTAMP_HEADER = "Webhook-Timestamp"
 DELIVERY_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
-VALUE_RE = re.compile(rf"^{SCHEME},[A-Za-z0-9_-]{{{VALUE_LENGTH - len(SCHEME) - 1}}}$")
+VALUE_RE = re.compile(rf"^{SCHEME},[A-Za-z0-9_-]{{{DIGEST_CHARACTERS}}}$")
 
 
 def signed_headers(key: str, endpoint: str, target: str, delivery_id: str, timestamp: int | str) -> dict:

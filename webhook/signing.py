@@ -13,8 +13,7 @@ import hmac
 
 SCHEME = "v2"
 ENDPOINTS = ("deploy", "rollback")
-# "v2," + 43 characters of unpadded base64url (32 bytes)
-VALUE_LENGTH = len(SCHEME) + 1 + 43
+DIGEST_CHARACTERS = 43  # unpadded base64url of the 32-byte HMAC-SHA256
 
 
 def request_key(key: str, endpoint: str, target: str, delivery_id: str, timestamp: int | str) -> str:

@@ -5,7 +5,6 @@ Without a usable engine the layer is skipped with one line saying why; in CI (CI
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -76,11 +75,7 @@ def remote_worker(compose_stack):
            "WORKER_QUEUES": "remote"}
     worker = ComposeStack(f"{compose_stack.project}-remote", compose_stack.workdir, env,
                           docker=compose_stack.docker, files=(WORKER_FILE,))
-    worker.write()
-    mount = {"volumes": [f"{compose_stack.origin.bare}:{env['DEPLOY_REPO_URL']}"]}
-    override = compose_stack.workdir / f"{worker.project}.origin.yaml"
-    override.write_text(json.dumps({"services": {"airflow-worker": mount}}))
-    worker.files = (*worker.files, override)
+    worker.write(compose_stack.origin.bare, readers=("airflow-worker",))  # its bundle fetches from origin
     try:
         worker.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=400)
     except Exception:

@@ -16,6 +16,7 @@ import requests
 from stackctl.settings import GENERATED_SECRETS
 from tests.compose_stack import ComposeError, ComposeStack, free_port_block
 from tests.deploys import dag_version, status, trigger
+from tests.native_stack import check_login_is_required
 from tests.webhook.gitrepo import BROKEN_DAG, good_dag
 
 pytestmark = pytest.mark.compose
@@ -41,11 +42,7 @@ def test_only_haproxy_publishes_ports(compose_stack):
 
 
 def test_login_is_required_and_a_token_works(compose_stack):
-    assert requests.get(compose_stack.url("airflow") + "/api/v2/dags", timeout=10).status_code == 401
-    wrong = requests.post(compose_stack.url("airflow") + "/auth/token",
-                          json={"username": compose_stack.admin[0], "password": "wrong"}, timeout=30)
-    assert wrong.status_code == 401
-    assert compose_stack.api("GET", "/dags").status_code == 200
+    check_login_is_required(compose_stack)
 
 
 def test_a_dag_runs_through_celery_at_the_deployed_commit(compose_stack):

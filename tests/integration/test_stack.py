@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.native_stack import check_login_is_required
+
 pytestmark = pytest.mark.integration
 
 
@@ -19,11 +21,7 @@ def test_up_reports_every_service_healthy_and_prints_the_urls(native_stack):
 
 
 def test_login_is_required_and_a_token_works(native_stack):
-    assert requests.get(native_stack.url("airflow") + "/api/v2/dags", timeout=10).status_code == 401
-    wrong = requests.post(native_stack.url("airflow") + "/auth/token",
-                          json={"username": native_stack.admin[0], "password": "wrong"}, timeout=30)
-    assert wrong.status_code == 401
-    assert native_stack.api("GET", "/dags").status_code == 200
+    check_login_is_required(native_stack)
 
 
 def test_a_dag_runs_on_the_celery_worker(native_stack):
