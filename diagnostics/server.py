@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -66,6 +67,9 @@ class Handler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = self._path()
+        if "\x00" in path:  # open() would raise ValueError: a 400, not a dropped connection (HAProxy's 502)
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request")
+            return None
         if any(part.startswith(".") for part in path.split("/")):
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")  # lock and temporary files stay private
             return None
@@ -90,18 +94,34 @@ class Handler(SimpleHTTPRequestHandler):
         if self._path() == "/" and not self.headers.get("User-Agent") and str(code).startswith("2"):
             return
         log.info("request method=%s path=%s status=%s bytes=%s client=%s", self.command,
-                 self._path()[:200], code, size, self.client_address[0])
+                 printable(self._path()[:200]), code, size, self.client_address[0])
 
     def log_message(self, format: str, *args) -> None:
-        log.warning("%s client=%s", format % args, self.client_address[0])
+        log.warning("%s client=%s", printable(format % args), self.client_address[0])
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """One line per failed request, none for a dropped connection (the default prints a traceback)."""
+        error = sys.exception()
+        if isinstance(error, ConnectionError):  # reset, broken pipe: HAProxy ends every health check so
+            return
+        where = traceback.extract_tb(error.__traceback__)[-1] if error and error.__traceback__ else None
+        log.error("event=request_failed error=%s at=%s client=%s", printable(repr(error)[:200]),
+                  f"{where.filename}:{where.lineno}" if where else "-", client_address[0])
+
+
+def printable(text: str) -> str:
+    """Control characters escaped, so that a request cannot write lines of its own into the log."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 def make_server(config: settings.Settings) -> ThreadingHTTPServer:
     config.folder.mkdir(parents=True, exist_ok=True)
     handler = functools.partial(Handler, directory=str(config.folder))
-    server = ThreadingHTTPServer((config.host, config.port), handler)
-    server.daemon_threads = True
-    return server
+    return Server((config.host, config.port), handler)
 
 
 def main() -> int:

@@ -158,3 +158,13 @@ def test_a_bad_setting_exits_with_a_sentence(tmp_path):
                             text=True, timeout=30)
     assert result.returncode == 2
     assert "DIAGNOSTICS_PORT must be a port number between 1 and 65535, got 'eighty'" in result.stderr
+
+
+def test_a_request_cannot_write_its_own_log_lines(diagnostics_server, caplog):
+    caplog.set_level("INFO", logger="diagnostics")
+    forged = "/x%0a2026-01-01 diagnostics request method=GET path=/admin status=200"
+    assert requests.get(diagnostics_server.url + forged, timeout=5).status_code == 404
+    assert requests.get(diagnostics_server.url + "/%00", timeout=5).status_code == 400
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines and not any("\n" in line or "\x00" in line for line in lines)
+    assert any("path=/x\\n2026-01-01" in line for line in lines)
