@@ -14,6 +14,8 @@ EXAMPLE_ITEMS = Path(__file__).resolve().parents[1] / "devtools" / "onepassword-
 TOKEN = "test-connect-token"
 VAULT_ID = "airflowdevelopmentvault001"
 VAULT_NAME = "Airflow"
+INFRA_TOKEN = "test-infra-connect-token"
+INFRA_VAULT_ID = "airflowinfrastructurevault"
 
 
 @pytest.fixture
@@ -25,9 +27,11 @@ def fake_slack():
 
 @pytest.fixture
 def fake_connect(fake_slack, monkeypatch):
-    """A fake Connect serving the committed example vault (its Slack connection points at fake_slack)."""
+    """A fake Connect serving the committed example vaults, each token reaching only its own vault
+    (the Slack connection points at fake_slack)."""
     monkeypatch.setenv("FAKE_SLACK_URL", fake_slack.url)
-    with FakeConnect(Store.from_file(EXAMPLE_ITEMS), TOKEN) as server:
+    tokens = {TOKEN: frozenset({VAULT_ID}), INFRA_TOKEN: frozenset({INFRA_VAULT_ID})}
+    with FakeConnect(Store.from_file(EXAMPLE_ITEMS), tokens) as server:
         yield server
 
 
@@ -39,4 +43,6 @@ def connect_env(fake_connect, monkeypatch):
     monkeypatch.setenv("OP_CONNECT", fake_connect.url)
     monkeypatch.setenv("OP_API_TOKEN", TOKEN)
     monkeypatch.setenv("OP_VAULT_ID", VAULT_ID)
+    monkeypatch.setenv("OP_INFRA_TOKEN", INFRA_TOKEN)
+    monkeypatch.setenv("OP_INFRA_VAULT_ID", INFRA_VAULT_ID)
     return fake_connect

@@ -1,4 +1,4 @@
-"""The webhook key: from 1Password ("Airflow Webhook" item, password field), or WEBHOOK_KEY in development.
+"""The webhook key: from 1Password (the infrastructure vault's "Airflow Webhook" item, password field), or WEBHOOK_KEY in development.
 
 During a rotation the old key stays valid while it is in the item's "previous" field (WEBHOOK_PREVIOUS_KEY in
 development), so the Action and the webhook need not change keys at the same moment.
@@ -7,11 +7,11 @@ development), so the Action and the webhook need not change keys at the same mom
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 import time
 
+from webhook import infra_vault
 from webhook.dagpath import import_dagutils
 from webhook.settings import Settings
 
@@ -30,9 +30,7 @@ class KeyUnavailable(RuntimeError):
 
 
 def onepassword_configured() -> bool:
-    env = os.environ
-    return bool((env.get("OP_CONNECT") or env.get("OP_CONNECT_HOST")) and
-                (env.get("OP_API_TOKEN") or env.get("OP_CONNECT_TOKEN")))
+    return infra_vault.configured()
 
 
 class KeySource:
@@ -52,8 +50,7 @@ class KeySource:
         if self.cfg.webhook_key and not self.cfg.production:
             return self.cfg.webhook_key
         try:
-            onepassword = import_dagutils("onepassword")
-            value = onepassword.get_secret(ITEM, FIELD)
+            value = infra_vault.get_secret(ITEM, FIELD)
         except Exception as exc:  # any failure means "no key"; the reason goes to the log, not the client
             log.warning("event=key_unavailable source=1password error=%s", type(exc).__name__)
             raise KeyUnavailable("webhook key unavailable") from exc
@@ -66,7 +63,7 @@ class KeySource:
         if self.cfg.webhook_key and not self.cfg.production:
             return self.cfg.webhook_previous_key or None
         try:
-            value = import_dagutils("onepassword").get_secret(ITEM, PREVIOUS_FIELD)
+            value = infra_vault.get_secret(ITEM, PREVIOUS_FIELD)
         except Exception:  # no such field: no rotation in progress
             return None
         return value if value and len(value) >= 16 else None
@@ -80,7 +77,7 @@ class KeySource:
         """Write a fresh random key to 1Password (rolling key): a captured key is then worth nothing."""
         new = secrets.token_urlsafe(32)
         try:
-            import_dagutils("onepassword").set_secret(ITEM, FIELD, new)
+            infra_vault.set_secret(ITEM, FIELD, new)
         except Exception as exc:  # the accepted request stands; the old key simply stays valid
             log.error("event=key_roll_failed error=%s", type(exc).__name__)
             return False

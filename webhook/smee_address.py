@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from webhook.dagpath import import_dagutils
+from webhook import infra_vault
 
 ITEM = "Airflow Webhook"
 FIELD = "smee.address"
@@ -16,7 +16,7 @@ FIELD = "smee.address"
 
 def main() -> int:
     try:
-        address = import_dagutils("onepassword").get_secret(ITEM, FIELD)
+        address = infra_vault.get_secret(ITEM, FIELD)
     except Exception as exc:  # the reason is safe: dagutils.onepassword never puts values in messages
         print(f"smee address unavailable: {exc}", file=sys.stderr)
         return 1

@@ -42,6 +42,20 @@ def fresh_state():
     reset_secrets_masker()
 
 
+def one_vault_example() -> Store:
+    """The example vaults as one vault: these tests exercise reading, not which vault an item lives in."""
+    document = json.loads(EXAMPLE_ITEMS.read_text())
+    items = [item for vault in document["vaults"] for item in vault["items"]]
+    return Store({"vaults": [{"id": VAULT_ID, "name": VAULT_NAME, "items": items}]})
+
+
+@pytest.fixture
+def fake_connect(fake_slack, monkeypatch):
+    monkeypatch.setenv("FAKE_SLACK_URL", fake_slack.url)
+    with FakeConnect(one_vault_example(), TOKEN) as server:
+        yield server
+
+
 @pytest.fixture
 def settings(fake_connect):
     return Settings(url=fake_connect.url, token=TOKEN, vault=VAULT_ID, timeout=2, backoff=0.001)
@@ -49,7 +63,7 @@ def settings(fake_connect):
 
 def all_example_values() -> list[str]:
     document = json.loads(EXAMPLE_ITEMS.read_text())
-    fields = [field for item in document["vaults"][0]["items"] for field in item["fields"]]
+    fields = [field for vault in document["vaults"] for item in vault["items"] for field in item["fields"]]
     return [field["value"] for field in fields if len(field["value"]) > 5]
 
 

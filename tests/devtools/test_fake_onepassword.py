@@ -12,7 +12,7 @@ from onepasswordconnectsdk.errors import FailedToRetrieveItemException, FailedTo
 
 from devtools.fake_onepassword import FakeConnect
 from devtools.onepassword_store import Store
-from tests.fake_servers import EXAMPLE_ITEMS, TOKEN, VAULT_ID, VAULT_NAME
+from tests.fake_servers import EXAMPLE_ITEMS, INFRA_TOKEN, INFRA_VAULT_ID, TOKEN, VAULT_ID, VAULT_NAME
 
 
 def client(server, token=TOKEN):
@@ -36,10 +36,10 @@ def test_api_refuses_missing_or_wrong_bearer_tokens_with_json_401(fake_connect, 
 def test_sdk_reads_the_example_vault_by_name_and_title(fake_connect):
     sdk = client(fake_connect)
     [vault] = sdk.get_vaults()
-    assert (vault.id, vault.name, vault.items) == (VAULT_ID, VAULT_NAME, 4)
-    item = sdk.get_item("Airflow Webhook", VAULT_NAME)
+    assert (vault.id, vault.name, vault.items) == (VAULT_ID, VAULT_NAME, 3)
+    item = sdk.get_item("Diagnostic ETL (Weather)", VAULT_NAME)
     assert item.vault.id == VAULT_ID
-    assert [s.label for s in item.sections] == ["smee"]
+    assert [s.label for s in item.sections] == ["development", "production"]
     values = onepasswordconnectsdk.load_dict(sdk, {
         "dev": {"opitem": "Diagnostic ETL (Weather)", "opfield": "development.demonstration secret",
                 "opvault": VAULT_ID},
@@ -47,6 +47,24 @@ def test_sdk_reads_the_example_vault_by_name_and_title(fake_connect):
                  "opvault": VAULT_ID},
     })
     assert values == {"dev": "development demonstration value", "prod": "production demonstration value"}
+
+
+def test_each_token_reaches_only_its_own_vault(fake_connect):
+    """Like Connect: the DAG token cannot see the infrastructure vault, nor the infrastructure token the DAG one."""
+    assert [v.id for v in client(fake_connect).get_vaults()] == [VAULT_ID]
+    assert [v.id for v in client(fake_connect, INFRA_TOKEN).get_vaults()] == [INFRA_VAULT_ID]
+    assert client(fake_connect, INFRA_TOKEN).get_item("Airflow Webhook", INFRA_VAULT_ID).vault.id == INFRA_VAULT_ID
+    for token, vault in ((TOKEN, INFRA_VAULT_ID), (INFRA_TOKEN, VAULT_ID)):
+        response = httpx.get(f"{fake_connect.url}/v1/vaults/{vault}/items",
+                             headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 403
+
+
+def test_the_command_line_scopes_the_stack_tokens_from_the_environment():
+    from devtools.fake_onepassword import parse_tokens, tokens_from_env
+    env = {"OP_API_TOKEN": "dag", "OP_VAULT_ID": VAULT_ID, "OP_INFRA_TOKEN": "infra", "OP_INFRA_VAULT_ID": "iv"}
+    assert parse_tokens(tokens_from_env(env)) == {"dag": frozenset({VAULT_ID}), "infra": frozenset({"iv"})}
+    assert parse_tokens(["all"]) == {"all": None}
 
 
 def test_placeholders_in_the_items_file_come_from_the_environment(fake_connect, fake_slack):
@@ -81,19 +99,19 @@ def test_duplicate_titles_are_listed_twice_so_the_sdk_refuses_them():
 
 
 def test_put_replaces_the_item_and_bumps_its_version(fake_connect):
-    sdk = client(fake_connect)
-    item = sdk.get_item("Airflow Webhook", VAULT_ID)
+    sdk = client(fake_connect, INFRA_TOKEN)
+    item = sdk.get_item("Airflow Webhook", INFRA_VAULT_ID)
     item.fields[0].value = "rolled-key-0001"
-    updated = sdk.update_item(item.id, VAULT_ID, item)
+    updated = sdk.update_item(item.id, INFRA_VAULT_ID, item)
     assert updated.version == item.version + 1
-    assert sdk.get_item(item.id, VAULT_ID).fields[0].value == "rolled-key-0001"
+    assert sdk.get_item(item.id, INFRA_VAULT_ID).fields[0].value == "rolled-key-0001"
 
 
 def test_patch_replaces_one_field_value_and_rejects_unknown_paths(fake_connect):
-    sdk = client(fake_connect)
-    item = sdk.get_item("Airflow Webhook", VAULT_ID)
-    url = f"{fake_connect.url}/v1/vaults/{VAULT_ID}/items/{item.id}"
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    sdk = client(fake_connect, INFRA_TOKEN)
+    item = sdk.get_item("Airflow Webhook", INFRA_VAULT_ID)
+    url = f"{fake_connect.url}/v1/vaults/{INFRA_VAULT_ID}/items/{item.id}"
+    headers = {"Authorization": f"Bearer {INFRA_TOKEN}"}
     ok = httpx.patch(url, headers=headers,
                      json=[{"op": "replace", "path": "/fields/password/value", "value": "rolled-key-0002"}])
     assert ok.status_code == 200

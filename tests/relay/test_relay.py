@@ -120,4 +120,4 @@ def test_smee_address_without_1password_names_what_is_missing(monkeypatch):
     result = subprocess.run([sys.executable, "-m", "webhook.smee_address"], env=env, cwd=PROJECT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "OP_CONNECT" in result.stderr
+    assert "OP_INFRA_TOKEN" in result.stderr

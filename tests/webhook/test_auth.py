@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import pytest
@@ -221,6 +222,26 @@ def test_key_is_read_from_1password_when_no_development_key(onepassword_app):
     assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT)).status_code == 403
 
 
+def test_the_key_is_in_a_vault_the_dag_token_cannot_read(onepassword_app):
+    """Tasks hold OP_API_TOKEN (DAG secrets); the webhook key sits in the infrastructure vault, out of its reach."""
+    from webhook.dagpath import import_dagutils
+    onepassword = import_dagutils("onepassword")
+    with pytest.raises(onepassword.OnePasswordError):
+        onepassword.get_secret("Airflow Webhook", "password")
+    infra = onepassword.Settings.from_env({"OP_CONNECT": os.environ["OP_CONNECT"],
+                                           "OP_API_TOKEN": os.environ["OP_API_TOKEN"],
+                                           "OP_VAULT_ID": os.environ["OP_INFRA_VAULT_ID"]})
+    with pytest.raises(onepassword.ConnectError, match="403"):
+        onepassword.get_secret("Airflow Webhook", "password", settings=infra)
+
+
+def test_the_webhook_without_the_infrastructure_token_has_no_key(tmp_path, origin, connect_env, monkeypatch):
+    monkeypatch.delenv("OP_INFRA_TOKEN")
+    app = create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False})
+    response = app.test_client().post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY))
+    assert response.status_code == 503
+
+
 def test_1password_down_is_503_never_200(onepassword_app, connect_env):
     connect_env.fail_next(500, times=50)
     response = onepassword_app.test_client().post("/webhook", json={"commit": COMMIT},
@@ -238,8 +259,7 @@ def test_the_key_is_cached_not_read_per_request(onepassword_app, connect_env):
 
 
 def test_a_key_rotated_in_1password_is_picked_up_on_the_next_request(onepassword_app, monkeypatch):
-    from webhook import keys
-    from webhook.dagpath import import_dagutils
+    from webhook import infra_vault, keys
     monkeypatch.setattr(keys, "REFRESH_AFTER_FAILURE_SECONDS", 0.0)
     client = onepassword_app.test_client()
 
@@ -248,13 +268,14 @@ def test_a_key_rotated_in_1password_is_picked_up_on_the_next_request(onepassword
 
     assert post(DEV_KEY) == 202
     rotated = "rotated-webhook-key-0123456789abcdef"
-    import_dagutils("onepassword").set_secret("Airflow Webhook", "password", rotated)
+    infra_vault.set_secret("Airflow Webhook", "password", rotated)
     assert post(rotated) == 202
     # ...and the old key stops working at once.
     assert post(DEV_KEY) == 403
 
 
 def test_rolling_key_makes_a_used_key_worthless(tmp_path, origin, connect_env):
+    from webhook import infra_vault
     from webhook.dagpath import import_dagutils
     onepassword = import_dagutils("onepassword")
     onepassword.clear_cache()
@@ -262,7 +283,7 @@ def test_rolling_key_makes_a_used_key_worthless(tmp_path, origin, connect_env):
                       "rolling_key": True})
     client = app.test_client()
     assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY)).status_code == 202
-    rolled = onepassword.get_secret("Airflow Webhook", "password")
+    rolled = infra_vault.get_secret("Airflow Webhook", "password")
     assert rolled != DEV_KEY and len(rolled) >= 32
     # A captured key cannot make a new request, even with a fresh delivery id and signature...
     assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY)).status_code == 403
