@@ -27,6 +27,8 @@ def json_body() -> dict:
         body = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
         abort(400, "body must be JSON")
+    except RecursionError:  # e.g. 100000 "[": the parser gives up; that is the client's fault, not a 500
+        abort(400, "body is nested too deeply")
     if not isinstance(body, dict):
         abort(400, "body must be a JSON object")
     return body
