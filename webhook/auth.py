@@ -35,6 +35,17 @@ def signed_headers(key: str, endpoint: str, target: str, delivery_id: str, times
             TIMESTAMP_HEADER: str(timestamp)}
 
 
+# What /metrics (public through HAProxy) may say about a refusal: credentials missing or malformed, or well
+# formed but refused. Which check refused them (stale time, wrong value, replayed id) goes to the log only:
+# counted in public, it would tell a forger which part of a made-up request had passed.
+MALFORMED = frozenset({"missing_key", "bad_key_format", "missing_delivery", "bad_delivery_id", "bad_timestamp"})
+
+
+def public_reason(reason: str) -> str:
+    """The coarse reason /metrics shows for a logged one: "bad_request" or "unauthorized"."""
+    return "bad_request" if reason in MALFORMED else "unauthorized"
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why a request was refused: a status for the client, a reason for the log only."""

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from webhook import relay, settings
+from webhook import auth, relay, settings
 from webhook.deploy.history import ACTIVE, RESULTS, History
 from webhook.deploy.mirror import Mirror
 
@@ -52,9 +52,14 @@ class HistoryCollector:
                                 value=last_success)
         yield GaugeMetricFamily("webhook_deploys_in_progress", "Deploys queued or running.",
                                 value=sum(1 for d in deploys if d.get("state") in ACTIVE))
-        failures = CounterMetricFamily("webhook_auth_failures", "Refused requests by reason.",
+        failures = CounterMetricFamily("webhook_auth_failures",
+                                       "Refused requests: bad_request (credentials missing or malformed) or "
+                                       "unauthorized (well formed, refused); the log has the exact reason.",
                                        labels=["reason"])
-        for reason, n in sorted(self.app.extensions["deliveries"].failures().items()):
+        coarse = {"bad_request": 0, "unauthorized": 0}
+        for reason, n in self.app.extensions["deliveries"].failures().items():
+            coarse[auth.public_reason(reason)] += n
+        for reason, n in coarse.items():
             failures.add_metric([reason], n)
         yield failures
         event = relay.last_event(cfg)
