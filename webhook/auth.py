@@ -64,11 +64,9 @@ def format_failure(given: str | None) -> Failure | None:
     return None
 
 
-def check(headers, endpoint: str, target: str, keys: list[str], tolerance: int, now: float | None = None
-          ) -> Failure | None:
-    """None when the request value matches one of `keys` (two during a rotation). Replays are checked apart."""
-    given = headers.get(KEY_HEADER)
-    failure = format_failure(given)
+def precheck(headers, tolerance: int, now: float | None = None) -> Failure | None:
+    """Everything but the key: the value's shape, the delivery id, the timestamp window. Cheap, no 1Password."""
+    failure = format_failure(headers.get(KEY_HEADER))
     if failure:
         return failure
     delivery_id = headers.get(ID_HEADER, "")
@@ -82,6 +80,16 @@ def check(headers, endpoint: str, target: str, keys: list[str], tolerance: int, 
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > tolerance:
         return Failure(403, "stale_timestamp")
+    return None
+
+
+def check(headers, endpoint: str, target: str, keys: list[str], tolerance: int, now: float | None = None
+          ) -> Failure | None:
+    """None when the request value matches one of `keys` (two during a rotation). Replays are checked apart."""
+    failure = precheck(headers, tolerance, now)
+    if failure:
+        return failure
+    given, delivery_id, timestamp = (headers[name] for name in (KEY_HEADER, ID_HEADER, TIMESTAMP_HEADER))
     matches = [hmac.compare_digest(given.encode(), request_key(key, endpoint, target, delivery_id,
                                                                 timestamp).encode()) for key in keys]
     return None if any(matches) else Failure(403, "bad_key")
@@ -117,6 +125,10 @@ def require_key_format() -> None:
 def authenticate(endpoint: str, target: str) -> str:
     """Second gate: the value for (endpoint, target, id, timestamp) and a first-seen delivery id. Returns the id."""
     cfg = settings.get(current_app)
+    # The key (perhaps a 1Password read) only for requests that are otherwise acceptable.
+    failure = precheck(request.headers, cfg.signature_tolerance)
+    if failure:
+        refuse(failure)
     failure = check(request.headers, endpoint, target, keys_or_503(), cfg.signature_tolerance)
     if failure and failure.reason == "bad_key":
         # Perhaps the key was rotated in 1Password: re-read once (rate limited) and retry.

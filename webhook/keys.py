@@ -23,6 +23,9 @@ PREVIOUS_FIELD = "previous"
 # After a failed check the key is re-read at most this often, so a rotated key is picked up at once
 # while a flood of bad keys cannot turn into a flood of 1Password requests.
 REFRESH_AFTER_FAILURE_SECONDS = 10.0
+# With a rolling key, the worker that rolls it writes a new token here (in DEPLOY_DIR, shared by every
+# worker); the others re-read 1Password when the token changes, and only then.
+ROLLED_FILE = "key-rolled"
 
 
 class KeyUnavailable(RuntimeError):
@@ -42,6 +45,7 @@ class KeySource:
         self._value: str | None = None
         self._previous: str | None = None
         self._read_at = 0.0
+        self._rolled_seen: str | None = None
 
     def configured(self) -> bool:
         return bool(self.cfg.webhook_key) or onepassword_configured()
@@ -73,6 +77,22 @@ class KeySource:
         if not self.cfg.webhook_key:
             import_dagutils("onepassword").clear_cache()
 
+    def _rolled(self) -> str | None:
+        """The token of the last roll by any worker (None before the first)."""
+        try:
+            return (self.cfg.deploy_dir / ROLLED_FILE).read_text()
+        except FileNotFoundError:
+            return None
+
+    def _mark_rolled(self) -> str:
+        token = secrets.token_hex(8)
+        path = self.cfg.deploy_dir / ROLLED_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{ROLLED_FILE}.{token}")
+        temporary.write_text(token)
+        temporary.replace(path)  # atomic: other workers read the old token or the new one
+        return token
+
     def roll(self) -> bool:
         """Write a fresh random key to 1Password (rolling key): a captured key is then worth nothing."""
         new = secrets.token_urlsafe(32)
@@ -83,6 +103,10 @@ class KeySource:
             return False
         with self._lock:
             self._value, self._read_at = new, time.monotonic()
+            try:
+                self._rolled_seen = self._mark_rolled()
+            except OSError as exc:  # other workers then pick the new key up after a failed check
+                log.error("event=key_roll_mark_failed error=%s", type(exc).__name__)
         log.info("event=key_rolled")
         return True
 
@@ -97,13 +121,16 @@ class KeySource:
 
     def current(self) -> str:
         with self._lock:
-            if self.cfg.rolling_key:
-                # Another worker may have rolled the key a moment ago: never trust a cached copy.
+            # Another worker may have rolled the key a moment ago. Its mark says so without asking 1Password,
+            # so requests that fail do not each cost a read (read the mark before the key: never miss a roll).
+            rolled = self._rolled() if self.cfg.rolling_key else None
+            if rolled != self._rolled_seen:
                 self._forget_1password_cache()
                 self._value = None
             if self._value is None or time.monotonic() - self._read_at > self.cfg.key_cache_seconds:
                 self._value, self._previous = self._read(), self._read_previous()
                 self._read_at = time.monotonic()
+                self._rolled_seen = rolled
             return self._value
 
     def candidates(self) -> list[str]:
