@@ -132,7 +132,10 @@ def up(environ: dict[str, str]) -> int:
         return 130
     finally:
         _up_pidfile(settings).unlink(missing_ok=True)
-    bad = {name: detail for name, (ok, detail) in results.items() if not ok}
+    bad = {name: detail for name, (ok, detail) in results.items() if ok is False}
+    for name, (ok, detail) in results.items():
+        if ok is None:
+            echo(f"{name}: {detail}")
     if bad:
         for name, detail in bad.items():
             echo(f"NOT HEALTHY after {UP_TIMEOUT:.0f} s: {name}: {detail} (log: {supervisor.log_path(settings, name)})")
@@ -182,7 +185,9 @@ def status(environ: dict[str, str]) -> int:
     healthy = True
     echo(f"{'service':24} {'process':10} health")
     for name in names:
-        ok, detail = results.get(name, (states[name] == "RUNNING", "process only"))
+        ok, detail = results.get(name, (None, "process only"))
+        if ok is None:  # no health check (or it could not run, the detail says why): the process state decides
+            ok = states[name] == "RUNNING"
         healthy &= ok and states[name] == "RUNNING"
         echo(f"{name:24} {states[name]:10} {'ok' if ok else 'FAILING'}: {detail}")
     return 0 if healthy else 1

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from stackctl import postgres
 from stackctl.settings import Settings
 
-Check = Callable[[Settings], tuple[bool, str]]
+# (healthy, detail); healthy is None when the service could not be checked, and the detail says why.
+Check = Callable[[Settings], tuple[bool | None, str]]
 
 
 def http_get(url: str, auth: tuple[str, str] | None = None, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -88,11 +89,19 @@ def worker_ping(settings: Settings) -> tuple[bool, str]:
     return bool(names), ", ".join(names) or "no worker answered"
 
 
-def _public(port: str, path: str, auth: bool = False) -> Check:
+def _public(port: str, path: str) -> Check:
     def check(settings: Settings) -> tuple[bool, str]:
-        credentials = (settings["FLOWER_USERNAME"], settings["FLOWER_PASSWORD"]) if auth else None
-        return _http_ok(settings.public_url(port) + path, credentials)
+        return _http_ok(settings.public_url(port) + path)
     return check
+
+
+def flower_health(settings: Settings) -> tuple[bool | None, str]:
+    """Flower always asks for its password: without it, say so instead of failing."""
+    password = settings.get("FLOWER_PASSWORD")
+    if not password:
+        return None, (f"not checked: FLOWER_PASSWORD is not set (environment, .env or {settings.secrets_file}), "
+                      "and Flower always asks for it")
+    return _http_ok(_local(settings, "FLOWER_PORT") + "/healthcheck", (settings["FLOWER_USERNAME"], password))
 
 
 CHECKS: dict[str, Check] = {
@@ -103,8 +112,7 @@ CHECKS: dict[str, Check] = {
     "airflow-dag-processor": _component("dag_processor"),
     "airflow-triggerer": _component("triggerer"),
     "airflow-worker": worker_ping,
-    "flower": lambda s: _http_ok(_local(s, "FLOWER_PORT") + "/healthcheck",
-                                 (s["FLOWER_USERNAME"], s["FLOWER_PASSWORD"])),
+    "flower": flower_health,
     "webhook": lambda s: _http_ok(_local(s, "WEBHOOK_PORT") + "/healthz"),
     "diagnostics": lambda s: _http_ok(_local(s, "DIAGNOSTICS_PORT") + "/"),
     "haproxy": _public("PUBLIC_AIRFLOW_PORT", "/api/v2/monitor/health"),
@@ -115,19 +123,21 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def check_all(settings: Settings, names: list[str]) -> dict[str, tuple[bool, str]]:
+def check_all(settings: Settings, names: list[str]) -> dict[str, tuple[bool | None, str]]:
     return {name: CHECKS[name](settings) for name in names if name in CHECKS}
 
 
-def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None) -> dict[str, tuple[bool, str]]:
-    """Poll until every named service is healthy; return the last results (some unhealthy if timed out)."""
+def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None
+                 ) -> dict[str, tuple[bool | None, str]]:
+    """Poll until every named service is healthy or cannot be checked; return the last results (some unhealthy
+    if timed out)."""
     deadline = time.monotonic() + timeout
     pending = [n for n in names if n in CHECKS]
     results: dict[str, tuple[bool, str]] = {}
     while True:
         for name in list(pending):
             results[name] = CHECKS[name](settings)
-            if results[name][0]:
+            if results[name][0] is not False:
                 pending.remove(name)
                 if on_change:
                     on_change(name)
