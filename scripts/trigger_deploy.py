@@ -58,6 +58,10 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict | None 
         return status, None
 
 
+def new_delivery_id() -> str:
+    return f"gha-{os.environ.get('GITHUB_RUN_ID', 'local')}-{uuid.uuid4().hex[:16]}"
+
+
 def post(address: str, key: str, commit: str, pr: str | None, attempts: int = 3, delay: float = 2.0
          ) -> tuple[str, dict | None]:
     """POST the signed request (a fresh delivery id per attempt); fail on any non-2xx answer."""
@@ -66,7 +70,7 @@ def post(address: str, key: str, commit: str, pr: str | None, attempts: int = 3,
         body["pr"] = int(pr)
     last = ""
     for attempt in range(1, attempts + 1):
-        delivery_id = f"gha-{os.environ.get('GITHUB_RUN_ID', 'local')}-{uuid.uuid4().hex[:16]}"
+        delivery_id = new_delivery_id()
         timestamp = int(time.time())
         # the long-lived key never leaves this process: the header carries a value for this request only
         headers = {"Content-Type": "application/json", "Webhook-Id": delivery_id,
@@ -94,26 +98,49 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "the webhook"
 
 
-def find(status_url: str, delivery_id: str, commit: str, deploy_id: str | None) -> dict | None:
-    """The deploy to follow: by id, else by delivery id, else any deploy of the commit (the fallback poll)."""
-    if deploy_id:
-        status, record = http("GET", f"{status_url}/deploys/{deploy_id}")
+class StatusReader:
+    """Reads one deploy's record, signed for endpoint "status" so that it includes the DAG's own messages
+    (`detail`); unsigned, the webhook shows the public fields only."""
+
+    def __init__(self, status_url: str, key: str):
+        self.status_url, self.key = status_url, key
+        self.signed = True
+
+    def record(self, deploy_id: str) -> dict | None:
+        url = f"{self.status_url}/deploys/{urllib.parse.quote(deploy_id)}"
+        if self.signed:
+            delivery_id, timestamp = new_delivery_id(), int(time.time())
+            status, record = http("GET", url, headers={
+                "Webhook-Id": delivery_id, "Webhook-Timestamp": str(timestamp),
+                "X-Webhook-Key": request_key(self.key, "status", deploy_id, delivery_id, timestamp)})
+            if status not in (401, 403):
+                return record if status == 200 else None
+            # WEBHOOK_ROLLING_KEY: our POST replaced the key we hold; the public fields still tell the result
+            print(f"the webhook refused a signed status read (HTTP {status}); following its public fields",
+                  file=sys.stderr)
+            self.signed = False
+        status, record = http("GET", url)
         return record if status == 200 else None
-    for query in (f"delivery={urllib.parse.quote(delivery_id)}", f"commit={commit}"):
-        status, found = http("GET", f"{status_url}/deploys?{query}")
-        if status == 200 and found and found.get("deploys"):
-            return found["deploys"][0]
-    return None
+
+    def find(self, delivery_id: str, commit: str, deploy_id: str | None) -> dict | None:
+        """The deploy to follow: by id, else by delivery id, else any deploy of the commit (the fallback poll)."""
+        if deploy_id:
+            return self.record(deploy_id)
+        for query in (f"delivery={urllib.parse.quote(delivery_id)}", f"commit={commit}"):
+            status, found = http("GET", f"{self.status_url}/deploys?{query}")
+            if status == 200 and found and found.get("deploys"):
+                return self.record(found["deploys"][0]["id"])
+        return None
 
 
-def follow(status_url: str, delivery_id: str, commit: str, deploy_id: str | None, timeout: float,
+def follow(reader: StatusReader, delivery_id: str, commit: str, deploy_id: str | None, timeout: float,
            interval: float = 2.0) -> dict:
     """Poll until the deploy has a result; follow supersedes and resumes; raise Failure on a bad end."""
     deadline = time.monotonic() + timeout
     last_state = None
     while time.monotonic() < deadline:
         try:
-            record = find(status_url, delivery_id, commit, deploy_id)
+            record = reader.find(delivery_id, commit, deploy_id)
         except OSError as exc:
             print(f"status endpoint unreachable ({exc}); retrying", file=sys.stderr)
             record = None
@@ -133,7 +160,8 @@ def follow(status_url: str, delivery_id: str, commit: str, deploy_id: str | None
             if state == "interrupted":
                 deploy_id = None  # a restarted webhook queues it again: find the new record by commit
             elif state in BAD or state == "skipped":
-                raise Failure(f"deploy {deploy_id} {state}: {record.get('reason') or 'no reason given'}")
+                detail = f": {record['detail']}" if record.get("detail") else ""
+                raise Failure(f"deploy {deploy_id} {state}: {record.get('reason') or 'no reason given'}{detail}")
         time.sleep(interval)
     raise Failure(f"no result within {timeout:g}s (last state: {last_state or 'never seen by the webhook'})")
 
@@ -181,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             if not deploy_id:
                 raise Failure("the relay gave no deploy id: set WEBHOOK_STATUS_URL to follow the deploy")
             status_url = address.rsplit("/webhook", 1)[0]
-        record = follow(status_url, delivery_id, commit, deploy_id, args.timeout)
+        record = follow(StatusReader(status_url, key), delivery_id, commit, deploy_id, args.timeout)
     except Failure as exc:
         print(f"::error::{exc}", file=sys.stderr)
         return 1

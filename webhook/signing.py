@@ -12,12 +12,13 @@ import hashlib
 import hmac
 
 SCHEME = "v2"
-ENDPOINTS = ("deploy", "rollback")
+ENDPOINTS = ("deploy", "rollback", "status")
 DIGEST_CHARACTERS = 43  # unpadded base64url of the 32-byte HMAC-SHA256
 
 
 def request_key(key: str, endpoint: str, target: str, delivery_id: str, timestamp: int | str) -> str:
-    """The X-Webhook-Key value for one request to `endpoint` about `target` (a commit, or a rollback target)."""
+    """The X-Webhook-Key value for one request to `endpoint` about `target` (a commit, a rollback target, or
+    the deploy id whose full status is read)."""
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {endpoint!r}")
     message = "\n".join((SCHEME, endpoint, target, delivery_id, str(timestamp))).encode()

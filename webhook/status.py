@@ -1,4 +1,9 @@
-"""Status page: HTML for people, JSON for scripts (Accept: application/json or ?format=json)."""
+"""Status page: HTML for people, JSON for scripts (Accept: application/json or ?format=json).
+
+Anyone may read it, so it shows each deploy's public fields only. What a DAG or Airflow wrote (exception
+messages: a commit's code chooses them) is in a deploy's `detail` and its problems' `message`, returned only by
+an authenticated GET /deploys/<id> (X-Webhook-Key for endpoint "status", target the deploy id).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,20 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
 
-from webhook import relay, settings
-from webhook.deploy import restart
+from webhook import auth, relay, settings
+from webhook.deploy import problems, restart
 from webhook.deploy.git import SHA_RE
 from webhook.deploy.history import History
 from webhook.deploy.mirror import Mirror
 
 bp = Blueprint("status", __name__)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The fields of a deploy record anyone may read; a field not listed here (now or added later) is shown only
+# to authenticated readers.
+PUBLIC_FIELDS = ("id", "kind", "commit", "source", "state", "result", "stage", "stages", "reason", "retryable",
+                 "requested_at", "finished_at", "ts", "delivery_id", "pr", "target", "resumes", "superseded_by",
+                 "author", "subject", "previous_commit", "changed_outside", "restart_required", "dag_ids",
+                 "validate_seconds", "import_errors_before", "import_errors_after", "note")
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +50,17 @@ def wants_json() -> bool:
     return accept["application/json"] > accept["text/html"]
 
 
+def public(record: dict) -> dict:
+    """A deploy record without anything a DAG's code or Airflow's messages put in it."""
+    shown = {name: record[name] for name in PUBLIC_FIELDS if name in record}
+    found = [problems.describe(p) for p in record.get("problems") or [] if isinstance(p, dict)]
+    if found:
+        shown["problems"] = [problems.public(p) for p in found]
+        # rebuilt rather than trusted: records written before `detail` existed had the message in the reason
+        shown["reason"] = problems.reason(found)
+    return shown
+
+
 def snapshot() -> dict:
     """Everything the page shows, as plain data."""
     cfg = settings.get(current_app)
@@ -55,7 +77,7 @@ def snapshot() -> dict:
         "deployed_commit": deployed,
         "restart": restart.status(cfg, mirror, deployed),
         "relay": relay.last_event(cfg),
-        "deploys": history.recent(20),
+        "deploys": [public(d) for d in history.recent(20)],
         "generated_at": round(time.time(), 3),
     }
 
@@ -70,14 +92,19 @@ def index():
 
 @bp.get("/deploys/<deploy_id>")
 def deploy(deploy_id: str):
-    """One deploy's current state (the trigger script follows this until a result appears)."""
+    """One deploy's current state (the trigger script follows this until a result appears): its public fields,
+    or the whole record for a request signed for endpoint "status" and this deploy id."""
     cfg = settings.get(current_app)
     if len(deploy_id) > 64:
         abort(404, "no such deploy")
+    signed = request.headers.get(auth.KEY_HEADER) is not None
+    if signed:
+        # a wrong value is refused (401/403), never answered with the public view
+        auth.authenticate("status", deploy_id)
     record = History(cfg.deploy_dir / "history.jsonl").get(deploy_id)
     if record is None:
         abort(404, "no such deploy")
-    return jsonify(record)
+    return jsonify(record if signed else public(record))
 
 
 @bp.get("/deploys")
@@ -92,7 +119,7 @@ def find_deploys():
     found = [d for d in History(cfg.deploy_dir / "history.jsonl").recent(500)
              if (not delivery or d.get("delivery_id") == delivery)
              and (not commit or d.get("commit") == commit)]
-    return jsonify(deploys=found[:20])
+    return jsonify(deploys=[public(d) for d in found[:20]])
 
 
 def init_app(app: Flask) -> None:

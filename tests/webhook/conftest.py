@@ -45,6 +45,13 @@ def signed(target: str, key: str = KEY, delivery_id: str | None = None, timestam
     return {**signed_headers(key, endpoint, target, delivery_id, timestamp), **extra}
 
 
+def read_status(client, deploy_id: str, key: str = KEY) -> dict:
+    """GET /deploys/<id> signed for endpoint "status": the whole record, DAG messages included."""
+    response = client.get(f"/deploys/{deploy_id}", headers=signed(deploy_id, key=key, endpoint="status"))
+    assert response.status_code == 200, response.data
+    return response.json
+
+
 @pytest.fixture
 def make_app(tmp_path, origin):
     """Build apps on the same state folder (a second call is a 'restarted' webhook)."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webhook.conftest import signed
+from tests.webhook.conftest import read_status, signed
 from tests.webhook.gitrepo import BROKEN_DAG, CYCLE_DAG, NO_TAGS_DAG, good_dag
 
 
 def deploy(client, runner, commit: str) -> dict:
-    """POST like the Action, run the queue, return the deploy's final record."""
+    """POST like the Action, run the queue, return the deploy's whole final record (a signed status read)."""
     response = client.post("/webhook", json={"commit": commit}, headers=signed(commit))
     assert response.status_code == 202
     runner.run_pending()
-    return client.get(response.json["status_url"]).json
+    return read_status(client, response.json["deploy_id"])
 
 
 def test_a_commit_on_the_branch_is_published(client, runner, origin):
@@ -81,7 +81,7 @@ def test_shared_dag_code_is_validated_from_the_new_commit(client, runner, origin
     origin.commit({"dags/dagutils/team.py": "RENAMED = 'data'\n"}, "break the shared code")
     record = deploy(client, runner, origin.head())
     assert record["state"] == "rejected"
-    assert "OWNER" in record["reason"]
+    assert "OWNER" in record["detail"]
 
 
 def test_changes_outside_dags_are_reported_as_restart_required(client, runner, origin, app):

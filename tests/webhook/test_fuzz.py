@@ -1,5 +1,6 @@
-"""Property-based fuzzing of the endpoints: random requests never cause a 5xx, and nothing is deployed or rolled
-back without the per-request value for exactly that endpoint, target, delivery id and time."""
+"""Property-based fuzzing of the endpoints: random requests never cause a 5xx, nothing is deployed or rolled
+back without the per-request value for exactly that endpoint, target, delivery id and time, and a DAG's message
+is shown only to a status read signed for that deploy."""
 
 from __future__ import annotations
 
@@ -85,3 +86,44 @@ def valid_value(headers: dict, endpoint: str, body: bytes) -> bool:
     except (ValueError, KeyError, TypeError):
         return False
     return headers.get("X-Webhook-Key") == expected
+
+
+SEEDED = "20260101T000000-5eed00"
+MESSAGE = "message-only-for-signed-readers"
+
+
+@st.composite
+def status_reads(draw):
+    """GET of one deploy's status, sometimes signed (for the right or a wrong endpoint or id), then damaged."""
+    headers = {}
+    if draw(st.booleans()):
+        endpoint = draw(st.sampled_from(ENDPOINTS))
+        target = draw(st.sampled_from([SEEDED, COMMIT, "20260101T000000-000000"]))
+        headers = signed(target, delivery_id=f"fuzz-{draw(st.uuids()).hex}", endpoint=endpoint)
+    for name in draw(st.lists(st.sampled_from(HEADER_NAMES), max_size=3)):
+        if draw(st.booleans()):
+            headers.pop(name, None)
+        else:
+            headers[name] = draw(header_text)
+    path = draw(st.sampled_from([f"/deploys/{SEEDED}", f"/deploys?commit={COMMIT}", "/?format=json", "/"]))
+    return path, headers
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                    HealthCheck.too_slow])
+@given(read=status_reads())
+def test_random_status_reads_show_a_dag_message_only_when_signed_for_that_deploy(app, client, read):
+    path, headers = read
+    history = History(webhook_settings.get(app).deploy_dir / "history.jsonl")
+    if history.get(SEEDED) is None:
+        history.append({"id": SEEDED, "kind": "deploy", "commit": COMMIT, "state": "rejected",
+                        "reason": "1 DAG problem(s); first: import_error in x.py", "detail": MESSAGE,
+                        "problems": [{"file": "x.py", "kind": "import_error", "message": MESSAGE}]})
+    response = client.get(path, headers=headers)
+    event(f"status {response.status_code}")
+    assert response.status_code < 500, response.data
+    if MESSAGE in response.get_data(as_text=True):
+        event("message shown")
+        assert path == f"/deploys/{SEEDED}"
+        assert headers.get("X-Webhook-Key") == request_key(KEY, "status", SEEDED, headers.get("Webhook-Id", ""),
+                                                          headers.get("Webhook-Timestamp", ""))

@@ -28,6 +28,7 @@ def message(record: dict) -> tuple[str, list, str]:
         ("Author", record.get("author")),
         ("Pull request", f"#{record['pr']}" if record.get("pr") else None),
         ("Reason", record.get("reason") or None),
+        ("Detail", record.get("detail") or None),
         ("Restart required", ", ".join(outside[:10]) if record.get("restart_required") else None),
         ("Stages", ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()) or None),
     ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from webhook.deploy import notify
+from webhook.deploy import notify, problems
 from webhook.deploy.airflow_api import AirflowClient, AirflowError
 from webhook.deploy.git import GitError
 from webhook.deploy.history import History
@@ -26,11 +26,15 @@ PR_RE = re.compile(r"#(\d{1,9})\b")
 
 
 class Stop(Exception):
-    """End the deploy with a result; nothing after the raising stage runs."""
+    """End the deploy with a result; nothing after the raising stage runs.
 
-    def __init__(self, state: str, reason: str, retryable: bool = False):
+    `reason` is shown to anyone; `detail` (text a DAG or Airflow chose, e.g. an exception message) only to
+    authenticated readers, the log and Slack.
+    """
+
+    def __init__(self, state: str, reason: str, retryable: bool = False, detail: str = ""):
         super().__init__(reason)
-        self.state, self.reason, self.retryable = state, reason, retryable
+        self.state, self.reason, self.retryable, self.detail = state, reason, retryable, detail
 
 
 @dataclass
@@ -81,12 +85,14 @@ class Run:
         finally:
             self.stages[name] = round(time.monotonic() - started, 3)
 
-    def finish(self, state: str, reason: str = "", **fields) -> dict:
+    def finish(self, state: str, reason: str = "", detail: str = "", **fields) -> dict:
+        if detail:
+            fields["detail"] = detail
         self.save(state=state, result=state, reason=reason, stage=None, finished_at=round(time.time(), 3),
                   **fields)
-        log.info("event=deploy_finished id=%s kind=%s commit=%s state=%s reason=%r stages=%s",
+        log.info("event=deploy_finished id=%s kind=%s commit=%s state=%s reason=%r detail=%r stages=%s",
                  self.record["id"], self.record.get("kind"), self.record.get("commit"), state, reason,
-                 self.stages)
+                 detail, self.stages)
         notify.announce(self.record)
         return self.record
 
@@ -118,16 +124,16 @@ def validate(ctx: Context, run: Run, commit: str) -> dict:
                 raise Stop("rejected", f"commit has no {ctx.cfg.dags_subdir}/ folder")
             report = ctx.validator.check(dags, work / "report.json")
     except ValidationError as exc:
-        raise Stop("failed", str(exc), retryable=True) from None
+        raise Stop("failed", str(exc), retryable=True, detail=exc.detail) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if not report["ok"]:
-        problems = report["problems"]
-        first = problems[0]
-        reason = (f"{len(problems)} DAG problem(s); first: {first['kind']} in {first['file']}: "
-                  f"{first['message'].strip().splitlines()[-1][:300]}")
-        run.save(problems=problems[:20])
-        raise Stop("rejected", reason)
+        found = [problems.describe(p) for p in report["problems"][:20]]
+        for problem in found:
+            log.info("event=dag_problem id=%s kind=%s file=%s line=%s message=%r", run.record["id"],
+                     problem["kind"], problem["file"], problem["line"], problem["message"])
+        run.save(problems=found)
+        raise Stop("rejected", problems.reason(found), detail=problems.detail(found))
     run.save(dag_ids=sorted(report["dag_ids"]), validate_seconds=report["seconds"])
     return report
 
@@ -148,13 +154,13 @@ def move(ctx: Context, new: str | None, old: str | None) -> None:
 
 
 def confirm(ctx: Context, run: Run, commit: str, dags: dict[str, str], before: list[dict],
-            published_at: float) -> str | None:
-    """Make Airflow reparse now, wait for the DAGs at `commit`; return why it is bad, or None."""
+            published_at: float) -> tuple[str, str] | None:
+    """Make Airflow reparse now, wait for the DAGs at `commit`; return why it is bad (reason, detail), or None."""
     with run.stage("reparse"):
         try:
             asked = ctx.airflow.refresh(set(dags.values()))
         except AirflowError as exc:
-            return f"could not request a reparse: {exc}"
+            return f"could not request a reparse: {exc}", ""
     if not asked:
         # The bundle has no DAG yet, so no file token: Airflow's refresh_interval will pick it up.
         run.save(note="no DAG in the bundle yet; waiting for Airflow's own refresh")
@@ -162,17 +168,18 @@ def confirm(ctx: Context, run: Run, commit: str, dags: dict[str, str], before: l
         try:
             behind, after = wait_visible(ctx, commit, dags, before, published_at)
         except AirflowError as exc:
-            return f"could not confirm the deploy: {exc}"
+            return f"could not confirm the deploy: {exc}", ""
     run.save(import_errors_before=len(before), import_errors_after=len(after))
     new = fresh_errors(after, before, published_at, {dags[d] for d in behind})
     if new or len(after) > len(before):
         first = (new or after)[0]
         trace = (first.get("stack_trace") or "").strip().splitlines()[-1:] or [""]
-        return (f"import errors rose from {len(before)} to {len(after)}: "
-                f"{first.get('filename')}: {trace[0][:300]}")
+        # Airflow's trace ends with the DAG's own exception message: detail, not reason.
+        return (f"import errors rose from {len(before)} to {len(after)}: {first.get('filename')}",
+                trace[0][:300])
     if behind:
         return (f"{len(behind)} DAG(s) did not report commit {commit[:12]} within "
-                f"{ctx.cfg.visible_timeout:g}s: {', '.join(sorted(behind)[:5])}")
+                f"{ctx.cfg.visible_timeout:g}s: {', '.join(sorted(behind)[:5])}", "")
     return None
 
 
@@ -229,7 +236,7 @@ def deploy(ctx: Context, record: dict, tip: str) -> dict:
         report = validate(ctx, run, commit)
         return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=True)
     except Stop as stop:
-        return run.finish(stop.state, stop.reason, retryable=stop.retryable)
+        return run.finish(stop.state, stop.reason, stop.detail, retryable=stop.retryable)
     except GitError as exc:
         return run.finish("failed", str(exc), retryable=True)
 
@@ -253,15 +260,16 @@ def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dags: dic
     problem = confirm(ctx, run, commit, dags, before, published_at)
     if problem is None:
         return run.finish("succeeded")
+    reason, detail = problem
     if not auto_rollback or deployed == commit:
-        return run.finish("failed", problem)
+        return run.finish("failed", reason, detail)
     with run.stage("rollback"):
         move(ctx, deployed, commit)
         try:
             ctx.airflow.refresh()  # every file: the DAGs go back to the old commit's version
         except AirflowError:
             log.warning("event=rollback_reparse_failed id=%s", run.record["id"])
-    return run.finish("rolled_back", f"{problem}; rolled back to {(deployed or 'nothing')[:12]}")
+    return run.finish("rolled_back", f"{reason}; rolled back to {(deployed or 'nothing')[:12]}", detail)
 
 
 def rollback(ctx: Context, record: dict) -> dict:
@@ -281,7 +289,7 @@ def rollback(ctx: Context, record: dict) -> dict:
         report = validate(ctx, run, commit)
         return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=False)
     except Stop as stop:
-        return run.finish(stop.state, stop.reason, retryable=stop.retryable)
+        return run.finish(stop.state, stop.reason, stop.detail, retryable=stop.retryable)
     except GitError as exc:
         return run.finish("failed", str(exc), retryable=True)
 

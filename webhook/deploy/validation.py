@@ -1,7 +1,9 @@
 """Run the DAG import check of a tree in a child process with the same Python and Airflow.
 
 A long-lived server process imports Airflow once and forks a fresh child per check, so a deploy only
-pays for parsing, and no module of one commit can leak into the next check.
+pays for parsing, and no module of one commit can leak into the next check. The server runs with an
+allow-listed environment (validation_env.py) and a private, empty HOME: DAG code sees none of the webhook's
+secrets.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ import json
 import logging
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+
+from webhook.deploy import validation_env
 
 log = logging.getLogger(__name__)
 # Starting the server (importing Airflow) is not part of a check's time budget.
@@ -24,7 +30,13 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class ValidationError(RuntimeError):
-    """The check itself could not run (timeout, crash); the deploy fails rather than publish blind."""
+    """The check itself could not run (timeout, crash); the deploy fails rather than publish blind.
+
+    `detail` is the end of the check's own output, which DAG code can write to: never shown publicly."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
 
 
 class Validator:
@@ -35,12 +47,14 @@ class Validator:
         self.bundle_name = bundle_name
         self._lock = threading.Lock()
         self._server: subprocess.Popen | None = None
+        self._home: Path | None = None
         if warm:
             self._server = self._spawn()
 
     def _spawn(self) -> subprocess.Popen:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH")) if p)
+        self._remove_home()
+        self._home = Path(tempfile.mkdtemp(prefix="dag-validation-"))
+        env = validation_env.build(os.environ, self._home, PROJECT_DIR)
         return subprocess.Popen(
             [sys.executable, "-m", "webhook.deploy.validate_dags", "--serve"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -72,7 +86,7 @@ class Validator:
             return json.loads(output.read_text())
         except (OSError, ValueError):
             tail = _tail(log_path)
-            raise ValidationError(f"DAG validation crashed (exit {answer.get('rc')}): {tail}") from None
+            raise ValidationError(f"DAG validation crashed (exit {answer.get('rc')})", tail) from None
 
     def _answer(self, server: subprocess.Popen, timeout: float, what: str) -> dict:
         deadline = time.monotonic() + timeout
@@ -97,6 +111,12 @@ class Validator:
             for pipe in (self._server.stdin, self._server.stdout):
                 pipe.close()
             self._server = None
+        self._remove_home()
+
+    def _remove_home(self) -> None:
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None
 
     def close(self) -> None:
         with self._lock:
