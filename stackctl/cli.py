@@ -14,7 +14,7 @@ from pathlib import Path
 from stackctl import health, native, ports, postgres, redis, secrets_file, supervisor, system
 from stackctl import settings as settings_mod
 from stackctl.devservices import dev_programs, prepare_dev_files
-from stackctl.services import SERVICES, by_name
+from stackctl.services import CLI, SERVICES, by_name
 from stackctl.settings import Settings, SettingsError
 
 UP_TIMEOUT = float(os.environ.get("STACK_UP_TIMEOUT", "240"))
@@ -91,8 +91,8 @@ def up(environ: dict[str, str]) -> int:
 
     signal.signal(signal.SIGTERM, interrupted)
     started = time.monotonic()
+    already = supervisor.is_running(settings)
     try:
-        already = supervisor.is_running(settings)
         if not already:
             public = {k: v for k, v in settings.ports.items() if k.startswith("PUBLIC_")}
             ports.check_free(public, settings["HAPROXY_BIND"])
@@ -130,6 +130,9 @@ def up(environ: dict[str, str]) -> int:
         echo("interrupted: stopping everything this `up` started")
         supervisor.shutdown(settings)
         return 130
+    except BaseException:  # any failure, Ctrl-C included: nothing this `up` started is left running
+        stop_after_failure(settings, already)
+        raise
     finally:
         _up_pidfile(settings).unlink(missing_ok=True)
     bad = {name: detail for name, (ok, detail) in results.items() if ok is False}
@@ -139,10 +142,22 @@ def up(environ: dict[str, str]) -> int:
     if bad:
         for name, detail in bad.items():
             echo(f"NOT HEALTHY after {UP_TIMEOUT:.0f} s: {name}: {detail} (log: {supervisor.log_path(settings, name)})")
+        stop_after_failure(settings, already)
         return 1
     echo(f"all {len(results)} services healthy in {time.monotonic() - started:.1f} s")
     print_urls(settings)
     return 0
+
+
+def stop_after_failure(settings: Settings, already: bool) -> None:
+    """A failed `up` stops supervisord and every program under it, if it started them; the logs stay."""
+    if already:
+        echo("`up` failed; the stack was running before it and is left running (`./stack down` stops it)")
+        return
+    if supervisor.is_running(settings):
+        echo(f"`up` failed: stopping everything this `up` started (supervisord, postgres, redis and the rest); "
+             f"the logs stay in {settings.state_dir / 'logs'}")
+        supervisor.shutdown(settings)
 
 
 def print_urls(settings: Settings) -> None:
@@ -220,8 +235,7 @@ def restart(environ: dict[str, str], name: str) -> int:
 def airflow(environ: dict[str, str], args: list[str]) -> int:
     """Run the Airflow CLI with the stack's configuration (the native `docker compose run airflow-cli`)."""
     settings = settings_mod.load(environ)
-    service = by_name("airflow-init")
-    env = native.environment(service, settings)
+    env = native.environment(CLI, settings)
     return subprocess.call([settings.bin("airflow"), *args], env=env, cwd=settings.project_dir)
 
 

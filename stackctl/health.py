@@ -133,7 +133,7 @@ def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change
     if timed out)."""
     deadline = time.monotonic() + timeout
     pending = [n for n in names if n in CHECKS]
-    results: dict[str, tuple[bool, str]] = {}
+    results: dict[str, tuple[bool | None, str]] = {}
     while True:
         for name in list(pending):
             results[name] = CHECKS[name](settings)
