@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+from stackctl import celery_results
 from stackctl.settings import SettingsError, production_problem
 
 
@@ -19,6 +20,44 @@ def check_environment(environ: dict[str, str]) -> None:
     problem = production_problem(environ)
     if problem:
         raise SettingsError(f"ENVIRONMENT=production refuses to start: {problem}")
+
+
+def _connect(url: str):
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    parts = make_url(url.removeprefix("db+"))
+    return psycopg2.connect(host=parts.host, port=parts.port, user=parts.username, password=parts.password,
+                            dbname=parts.database, connect_timeout=10)
+
+
+def ensure_results_database(environ: dict[str, str]) -> str:
+    """The Celery result backend's own role and database (stackctl/celery_results.py), made once."""
+    import psycopg2
+
+    results_url = environ["AIRFLOW__CELERY__RESULT_BACKEND"]
+    try:
+        _connect(results_url).close()
+        return "result backend database ready"
+    except psycopg2.OperationalError:
+        pass  # not created yet (compose's first start) or its password changed: (re)create as the admin role
+    admin = _connect(environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+
+    def query(sql: str) -> str:
+        with admin.cursor() as cursor:
+            cursor.execute(sql)
+            row = cursor.fetchone() if cursor.description else None
+        return str(row[0]) if row else ""
+
+    try:
+        celery_results.ensure(query, environ["CELERY_RESULTS_PASSWORD"], admin.info.dbname)
+    except psycopg2.Error as error:
+        raise SystemExit(f"airflow-init: cannot create the Celery result backend's role as "
+                         f"{admin.info.user}: {error.pgerror or error}".strip()) from None
+    finally:
+        admin.close()
+    return "created the result backend's database"
 
 
 def migrate() -> None:
@@ -50,7 +89,8 @@ def main() -> int:
         print("airflow-init: _AIRFLOW_WWW_USER_PASSWORD is not set; it is the first admin's password", file=sys.stderr)
         return 2
     migrate()
-    print(f"airflow-init: database migrated; {ensure_admin(username, password)}")
+    print(f"airflow-init: database migrated; {ensure_admin(username, password)}; "
+          f"{ensure_results_database(dict(os.environ))}")
     if os.environ.get("DAG_SOURCE") == "gitops":
         # the DAG processor clones the deploy mirror when it starts: publish origin's tip first
         result = subprocess.run([sys.executable, "-m", "webhook.deploy.bootstrap"], capture_output=True, text=True)

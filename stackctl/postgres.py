@@ -7,7 +7,7 @@ import pwd
 import subprocess
 import time
 
-from stackctl import system
+from stackctl import celery_results, system
 from stackctl.native import postgres_dirs
 from stackctl.settings import Settings
 
@@ -91,3 +91,4 @@ def ensure_database(settings: Settings) -> None:
     _psql(settings, f"{verb} ROLE :\"u\" LOGIN PASSWORD :'p';", *variables)
     if not _psql(settings, "SELECT 1 FROM pg_database WHERE datname = :'d';", *variables):
         _psql(settings, "CREATE DATABASE :\"d\" OWNER :\"u\";", *variables)
+    celery_results.ensure(lambda sql: _psql(settings, sql + ";"), settings["CELERY_RESULTS_PASSWORD"], database)

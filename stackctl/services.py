@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackctl.settings import Settings
+from stackctl.settings import GENERATED_SECRETS, Settings
 
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 
@@ -18,7 +18,8 @@ class Service:
 
     name: str
     command: tuple[str, ...]
-    airflow_env: bool = False  # receives the shared Airflow environment
+    airflow_env: bool = False  # receives the shared (secret-free) Airflow environment
+    secrets: tuple[str, ...] = ()  # the credential groups it needs (CREDENTIALS below), and no others
     env: tuple[str, ...] = ()  # further variables it reads
     oneshot: bool = False  # runs to completion before the others start
     infra: bool = False  # an upstream image under compose; its native command is not compared
@@ -29,30 +30,50 @@ class Service:
         return self.command[0]
 
 
+# Least privilege: which credentials each component gets. Why each one needs what it has, with the Airflow
+# source it rests on, is in documentation/security.md ("What each component holds").
+AIRFLOW_CORE = ("database", "fernet")
 SERVICES: tuple[Service, ...] = (
     Service("postgres", ("postgres",), infra=True, env=("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")),
     Service("redis", ("redis-server",), infra=True),
+    # Checks every credential before anything starts (production), so it sees them all; creates the result
+    # backend's role; publishes the first deploy. It runs no task and exits.
     Service("airflow-init", ("python", "-m", "stackctl.init"), airflow_env=True, oneshot=True,
-            env=("_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD", "DEPLOY_REPO_URL", "DEPLOY_BRANCH",
-                 "POSTGRES_PASSWORD")),
-    Service("airflow-apiserver", ("airflow", "api-server", "--proxy-headers"), airflow_env=True),
-    Service("airflow-scheduler", ("airflow", "scheduler"), airflow_env=True),
-    Service("airflow-dag-processor", ("airflow", "dag-processor"), airflow_env=True),
-    Service("airflow-triggerer", ("airflow", "triggerer", "--skip-serve-logs"), airflow_env=True),
-    Service("airflow-worker", ("airflow", "celery", "worker", "--skip-serve-logs"), airflow_env=True),
-    Service("flower", ("airflow", "celery", "flower"), airflow_env=True),
+            secrets=(*AIRFLOW_CORE, "results", "infra-vault"),
+            env=(*GENERATED_SECRETS, "_AIRFLOW_WWW_USER_USERNAME", "FLOWER_USERNAME", "OP_API_TOKEN",
+                 "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
+    Service("airflow-apiserver", ("airflow", "api-server", "--proxy-headers"), airflow_env=True,
+            secrets=(*AIRFLOW_CORE, "api-secret", "jwt", "dag-vault")),
+    Service("airflow-scheduler", ("airflow", "scheduler"), airflow_env=True,
+            secrets=(*AIRFLOW_CORE, "jwt", "broker", "results")),
+    Service("airflow-dag-processor", ("airflow", "dag-processor"), airflow_env=True,
+            secrets=(*AIRFLOW_CORE, "dag-vault")),
+    Service("airflow-triggerer", ("airflow", "triggerer", "--skip-serve-logs"), airflow_env=True,
+            secrets=(*AIRFLOW_CORE, "dag-vault")),
+    # Tasks run here: the broker, their results, DAG secrets and the read-only stats login, nothing else.
+    Service("airflow-worker", ("airflow", "celery", "worker", "--skip-serve-logs"), airflow_env=True,
+            secrets=("broker", "results", "dag-vault", "stats-reader")),
+    Service("flower", ("airflow", "celery", "flower"), airflow_env=True, secrets=("broker", "results", "flower")),
     Service("webhook", ("gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"),
-            airflow_env=True, env=("WEBHOOK_PORT", "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_USERNAME",
-                                   "_AIRFLOW_WWW_USER_PASSWORD", "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
-    Service("smee-relay", ("relay/run",), env=("SMEE_URL", "PUBLIC_WEBHOOK_PORT"), optional_setting="SMEE_URL"),
+            airflow_env=True, secrets=("dag-vault", "infra-vault"),
+            env=("WEBHOOK_PORT", "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
+                 "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
+    Service("smee-relay", ("relay/run",), secrets=("infra-vault",), env=("SMEE_URL", "PUBLIC_WEBHOOK_PORT", "OP_CONNECT"),
+            optional_setting="SMEE_URL"),
     Service("diagnostics", ("python", "-m", "diagnostics"),
             env=("BIND_HOST", "DIAGNOSTICS_PORT", "DIAGNOSTICS_DIR")),
     Service("haproxy", ("haproxy", "-W", "-db", "-f", "haproxy/haproxy.cfg"), infra=True,
             env=("HAPROXY_BIND", "AIRFLOW_API_HOST", "AIRFLOW_API_PORT", "WEBHOOK_HOST", "WEBHOOK_PORT",
                  "FLOWER_HOST", "FLOWER_PORT", "DIAGNOSTICS_HOST", "DIAGNOSTICS_PORT", "FLOWER_USERNAME",
-                 "FLOWER_PASSWORD", "PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT",
-                 "PUBLIC_DIAGNOSTICS_PORT", "PUBLIC_STATS_PORT")),
+                 "FLOWER_PASSWORD", "HAPROXY_STATS_PASSWORD", "PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT",
+                 "PUBLIC_FLOWER_PORT", "PUBLIC_DIAGNOSTICS_PORT", "PUBLIC_STATS_PORT")),
 )
+
+# `docker compose run --rm airflow-cli ...`, natively `./stack airflow ...`: an operator's tool that tests DAGs
+# in-process (`dags test` runs tasks, the weather-checker's stack checks included), so it holds what the
+# scheduler and the api-server hold together, plus the stats login; never the webhook's or Flower's.
+CLI = Service("airflow-cli", ("airflow",), airflow_env=True, oneshot=True,
+              secrets=(*AIRFLOW_CORE, "api-secret", "jwt", "broker", "results", "dag-vault", "stats-reader"))
 
 PUBLIC_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT", "PUBLIC_DIAGNOSTICS_PORT",
                 "PUBLIC_STATS_PORT")
@@ -95,10 +116,51 @@ def broker_url(settings: Settings) -> str:
     return f"redis://:{settings['REDIS_PASSWORD']}@{settings['REDIS_HOST']}:{settings['REDIS_PORT']}/0"
 
 
-def airflow_env(settings: Settings) -> dict[str, str]:
-    """The environment every Airflow component, the webhook and airflow-init share (compose: x-airflow-common)."""
+RESULTS_ROLE = "celery_results"  # the Celery result backend's own role and database (stackctl/celery_results.py)
+
+
+def results_url(settings: Settings) -> str:
+    s = settings
+    return (f"db+postgresql+psycopg2://{RESULTS_ROLE}:{s['CELERY_RESULTS_PASSWORD']}@{s['POSTGRES_HOST']}:"
+            f"{s['POSTGRES_PORT']}/{RESULTS_ROLE}")
+
+
+# The variables that carry them; none is in the shared environment (tests/stackctl/test_isolation.py).
+CREDENTIAL_VARIABLES = frozenset({
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
+    "AIRFLOW__CELERY__FLOWER_BASIC_AUTH", "OP_API_TOKEN", "OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID",
+    "HAPROXY_STATS_PASSWORD",
+})
+
+
+def credentials(settings: Settings) -> dict[str, dict[str, str]]:
+    """Each group of credentials a service may be given (Service.secrets), as the variables that carry it."""
     s = settings
     db = f"{s['POSTGRES_USER']}:{s['POSTGRES_PASSWORD']}@{s['POSTGRES_HOST']}:{s['POSTGRES_PORT']}/{s['POSTGRES_DB']}"
+    return {
+        "database": {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}"},
+        "fernet": {"AIRFLOW__CORE__FERNET_KEY": s["AIRFLOW__CORE__FERNET_KEY"]},
+        "api-secret": {"AIRFLOW__API__SECRET_KEY": s["AIRFLOW__API__SECRET_KEY"]},
+        "jwt": {"AIRFLOW__API_AUTH__JWT_SECRET": s["AIRFLOW__API_AUTH__JWT_SECRET"]},
+        "broker": {"AIRFLOW__CELERY__BROKER_URL": broker_url(s)},
+        "results": {"AIRFLOW__CELERY__RESULT_BACKEND": results_url(s)},
+        "flower": {"AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{s['FLOWER_USERNAME']}:{s['FLOWER_PASSWORD']}"},
+        "dag-vault": {"OP_API_TOKEN": s.get("OP_API_TOKEN")},
+        "infra-vault": {"OP_INFRA_TOKEN": s.get("OP_INFRA_TOKEN"), "OP_INFRA_VAULT_ID": s.get("OP_INFRA_VAULT_ID")},
+        "stats-reader": {"HAPROXY_STATS_PASSWORD": s["HAPROXY_STATS_PASSWORD"]},
+    }
+
+
+def service_credentials(service: Service, settings: Settings) -> dict[str, str]:
+    groups = credentials(settings)
+    return {name: value for group in service.secrets for name, value in groups[group].items()}
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    """The secret-free environment every Airflow component, the webhook and airflow-init share (compose:
+    x-airflow-common-env). Credentials come per service: service_credentials()."""
+    s = settings
     api = f"http://{s['AIRFLOW_API_HOST']}:{s['AIRFLOW_API_PORT']}"
     return {
         "ENVIRONMENT": s.environment,
@@ -108,26 +170,19 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__FERNET_KEY": s["AIRFLOW__CORE__FERNET_KEY"],
         # "fail to safe": a DAG that appears on a development machine waits to be switched on
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False" if s.production else "True",
         # workers talk to the api-server directly: HAProxy refuses /execution/ from outside
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         # re-serialise a changed DAG at once instead of skipping changes for 30 s
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
-        "AIRFLOW__CELERY__BROKER_URL": broker_url(s),
-        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{db}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": s["WORKER_CONCURRENCY"],
         "AIRFLOW__CELERY__FLOWER_HOST": s["BIND_HOST"],
         "AIRFLOW__CELERY__FLOWER_PORT": s["FLOWER_PORT"],
-        "AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{s['FLOWER_USERNAME']}:{s['FLOWER_PASSWORD']}",
         "AIRFLOW__API__HOST": s["BIND_HOST"],
         "AIRFLOW__API__PORT": s["AIRFLOW_API_PORT"],
         "AIRFLOW__API__BASE_URL": s.get("AIRFLOW__API__BASE_URL") or s.public_url("PUBLIC_AIRFLOW_PORT"),
-        "AIRFLOW__API__SECRET_KEY": s["AIRFLOW__API__SECRET_KEY"],
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
-        "AIRFLOW__API_AUTH__JWT_SECRET": s["AIRFLOW__API_AUTH__JWT_SECRET"],
         # loop again after 0.2 s instead of 1 s when idle: trigger-to-success p50 2.3 s -> 0.7 s (benchmarks.md)
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
@@ -139,7 +194,6 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__SECRETS__BACKEND": "onepassword_backend.OnePasswordBackend",
         "AIRFLOW__SECRETS__BACKEND_KWARGS": '{"connections_prefix": "connections", "variables_prefix": "variables"}',
         "OP_CONNECT": s.get("OP_CONNECT"),
-        "OP_API_TOKEN": s.get("OP_API_TOKEN"),
         "OP_VAULT_ID": s.get("OP_VAULT_ID"),
         "DIAGNOSTICS_DIR": s["DIAGNOSTICS_DIR"],
         # weather-checker: where it reads the forecast and the camera, and the stack it checks
@@ -153,6 +207,4 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "REDIS_HOST": s["REDIS_HOST"],
         "REDIS_PORT": s["REDIS_PORT"],
         "WEBHOOK_HOST": s["WEBHOOK_HOST"],
-        "FLOWER_USERNAME": s["FLOWER_USERNAME"],
-        "FLOWER_PASSWORD": s["FLOWER_PASSWORD"],
     }

@@ -36,7 +36,9 @@ GENERATED_SECRETS = (
     "_AIRFLOW_WWW_USER_PASSWORD",
     "POSTGRES_PASSWORD",
     "REDIS_PASSWORD",
+    "CELERY_RESULTS_PASSWORD",
     "FLOWER_PASSWORD",
+    "HAPROXY_STATS_PASSWORD",
     "WEBHOOK_KEY",
 )
 
@@ -176,6 +178,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         values["OP_CONNECT"] = f"http://127.0.0.1:{ports['FAKE_ONEPASSWORD_PORT']}"
         values.setdefault("OP_API_TOKEN", "development-only-token")
         values.setdefault("OP_VAULT_ID", "airflowdevelopmentvault001")  # the example vault's id
+        # the webhook's and relay's own token, for the infrastructure vault only
+        values.setdefault("OP_INFRA_TOKEN", "development-only-infra-token")
+        values.setdefault("OP_INFRA_VAULT_ID", "airflowinfrastructurevault")
     if environment == "development" and not values.get("NWS_BASE_URL"):
         # the local NWS and traffic-camera fixtures (devtools/fixture_server.py): weather-checker runs offline
         fixtures = f"http://127.0.0.1:{ports['FIXTURE_SERVER_PORT']}"
@@ -203,9 +208,11 @@ def production_problem(values: dict[str, str]) -> str | None:
 
     The one check for both modes: the native `up` and compose's airflow-init call it before anything starts.
     """
+    if values.get("WEBHOOK_KEY"):
+        return "WEBHOOK_KEY is set; production reads the webhook key from 1Password (remove it)"
     for name in GENERATED_SECRETS:
         if name == "WEBHOOK_KEY":
-            continue  # production reads the webhook key from 1Password
+            continue
         value = values.get(name) or ""
         if value.strip().lower() in KNOWN_DEFAULTS:
             state = "is not set" if not value else "is a well-known default"
@@ -214,6 +221,23 @@ def production_problem(values: dict[str, str]) -> str | None:
             return f"{name} is shorter than 12 characters"
     if values.get("FLOWER_USERNAME") == values.get("FLOWER_PASSWORD"):
         return "FLOWER_PASSWORD equals FLOWER_USERNAME"
+    return _onepassword_problem(values) or _development_address_problem(values)
+
+
+def _onepassword_problem(values: dict[str, str]) -> str | None:
+    """Tasks' token and the webhook's must be two tokens for two vaults, and deploys need the webhook's."""
+    if values.get("DEPLOY_REPO_URL"):
+        for name in ("OP_CONNECT", "OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID"):
+            if not values.get(name):
+                return f"{name} is not set; the webhook reads its key from 1Password's infrastructure vault"
+    if values.get("OP_INFRA_TOKEN") and values.get("OP_INFRA_TOKEN") == values.get("OP_API_TOKEN"):
+        return "OP_INFRA_TOKEN equals OP_API_TOKEN; tasks must not hold the infrastructure vault's token"
+    if values.get("OP_INFRA_VAULT_ID") and values.get("OP_INFRA_VAULT_ID") == values.get("OP_VAULT_ID"):
+        return "OP_INFRA_VAULT_ID equals OP_VAULT_ID; infrastructure items need a vault of their own"
+    return None
+
+
+def _development_address_problem(values: dict[str, str]) -> str | None:
     for name in DEVELOPMENT_URL_SETTINGS:
         if any(f"//{host}:" in (values.get(name) or "") for host in DEVELOPMENT_HOSTS):
             return f"{name} points at a development fake ({values[name]}); set the real service's address"

@@ -25,6 +25,7 @@ HOST_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT"
               "PUBLIC_WORKER_REDIS_PORT")
 ORIGIN_IN_CONTAINER = "/opt/airflow/origin.git"
 TEST_DAGS = Path(__file__).parent / "compose" / "dags"
+PROBE_DAG = Path(__file__).parent / "integration" / "dags" / "task_isolation.py"  # tests/isolation.py
 IMAGE_UID = "50000"  # the Airflow image's user: a mounted origin must be its own, or git calls it dubious
 # Docker's default address pools: remote workers reach HAProxy's worker ports from these in the tests.
 DOCKER_NETWORKS = "172.16.0.0/12 192.168.0.0/16"
@@ -74,7 +75,7 @@ def make_origin(root: Path, owner: str | None = IMAGE_UID) -> StackOrigin:
     tracked = subprocess.run(["git", "ls-files", "dags"], cwd=PROJECT, capture_output=True, text=True,
                              check=True).stdout.split()
     sources = [(PROJECT / name, name) for name in tracked]
-    sources += [(path, f"dags/{path.name}") for path in TEST_DAGS.glob("*.py")]
+    sources += [(path, f"dags/{path.name}") for path in (*TEST_DAGS.glob("*.py"), PROBE_DAG)]
     for source, name in sources:
         (origin.work / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, origin.work / name)

@@ -16,6 +16,7 @@ import requests
 from stackctl.settings import GENERATED_SECRETS
 from tests.compose_stack import PROJECT, ComposeError, ComposeStack, free_port_block
 from tests.deploys import dag_version, status, trigger
+from tests.isolation import check_a_task_cannot_become_admin
 from tests.native_stack import check_login_is_required
 from tests.webhook.gitrepo import BROKEN_DAG, good_dag
 
@@ -79,6 +80,10 @@ def test_weather_checker_runs_in_the_stack_and_its_page_is_served(compose_stack)
     assert page.status_code == 200
     assert '<span id="age" class="age fresh"' in page.text
     assert "development demonstration secret: <code>" in page.text, "the secret came from the dev profile's fake"
+
+
+def test_a_task_sees_no_stack_credential_and_cannot_mint_an_admin_token(compose_stack):
+    check_a_task_cannot_become_admin(compose_stack, compose_stack.env["AIRFLOW__API_AUTH__JWT_SECRET"])
 
 
 def test_the_webhook_deploys_a_merged_commit(compose_stack):

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "haproxy" / "haproxy.cfg"
 USERNAME = "ops"
 PASSWORD = "correct horse battery staple"
+STATS_PASSWORD = "read-only stats password"
 HOSTNAMES = {
     "AIRFLOW_HOSTNAME": "airflow.example.test",
     "WEBHOOK_HOSTNAME": "webhook.example.test",
@@ -245,6 +246,7 @@ def native_env(ports, backends, extra=None):
         "DIAGNOSTICS_PORT": str(backends["diagnostics"]),
         "FLOWER_USERNAME": USERNAME,
         "FLOWER_PASSWORD": PASSWORD,
+        "HAPROXY_STATS_PASSWORD": STATS_PASSWORD,
     }
     env.update(extra or {})
     return env

@@ -111,6 +111,20 @@ def test_stats_page_needs_credentials(stack, operator_auth):
     assert "Statistics Report" in reply.text
 
 
+def test_the_stats_login_reads_stats_and_nothing_else(stack):
+    """The weather-checker's read-only login (tasks never hold Flower's password) opens the stats page only."""
+    from tests.haproxy.conftest import STATS_PASSWORD
+    reader = ("stats", STATS_PASSWORD)
+    assert stack.request("stats", "/;csv", auth=reader).status == 200
+    assert stack.request("flower", "/", auth=reader).status == 401
+    assert stack.request("stats", "/", auth=("stats", "")).status == 401
+
+
+def test_an_unset_stats_password_lets_nobody_in_as_stats(stack_factory):
+    running = stack_factory({"HAPROXY_STATS_PASSWORD": ""})
+    assert running.request("stats", "/", auth=("stats", "")).status == 401
+
+
 def post(stack, source, body=b"{}", headers=None):
     """POST to the webhook port from one loopback source address."""
     return stack.request("webhook", "/webhook", method="POST", body=body, source=source, headers=headers)

@@ -16,8 +16,10 @@ def test_every_credential_is_filled_and_new_each_time(tmp_path):
     for name in GENERATED_SECRETS:
         assert len(a[name]) >= 24 and a[name] != b[name], name
     assert stat.S_IMODE(first.stat().st_mode) == 0o600
-    # strong enough for production, and every other line of the example kept
-    assert production_problem({**a, "ENVIRONMENT": "production"}) is None
+    # strong enough for production once the development webhook key goes (production reads it from
+    # 1Password), and every other line of the example kept
+    assert "WEBHOOK_KEY" in production_problem({**a, "ENVIRONMENT": "production"})
+    assert production_problem({**a, "ENVIRONMENT": "production", "WEBHOOK_KEY": ""}) is None
     example = read_env_file(PROJECT_DIR / ".env.example")
     assert {k: v for k, v in a.items() if k not in GENERATED_SECRETS} == example
 

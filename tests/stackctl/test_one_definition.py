@@ -36,7 +36,7 @@ def settings(tmp_path):
     return load({"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": "", "FLOWER_PASSWORD": "p",
                  "AIRFLOW__CORE__FERNET_KEY": "k", "AIRFLOW__API__SECRET_KEY": "s",
                  "AIRFLOW__API_AUTH__JWT_SECRET": "j", "POSTGRES_PASSWORD": "d", "_AIRFLOW_WWW_USER_PASSWORD": "a",
-                 "REDIS_PASSWORD": "r",
+                 "REDIS_PASSWORD": "r", "CELERY_RESULTS_PASSWORD": "c", "HAPROXY_STATS_PASSWORD": "h",
                  "WEBHOOK_KEY": "w", "SMEE_URL": "https://smee.io/x", "DAG_SOURCE": "gitops",
                  "DEPLOY_REPO_URL": "https://github.com/example/airflow.git"})
 

@@ -16,10 +16,13 @@ STRONG = {
     "POSTGRES_PASSWORD": "a-long-db-password",
     "REDIS_PASSWORD": "a-long-redis-password",
     "FLOWER_PASSWORD": "a-long-flower-password",
+    "CELERY_RESULTS_PASSWORD": "a-long-results-password",
+    "HAPROXY_STATS_PASSWORD": "a-long-stats-password",
 }
-
-
-REPO = {"DEPLOY_REPO_URL": "https://github.com/example/airflow.git"}
+# Production 1Password: one token and vault for DAG secrets, another for the webhook's items.
+ONEPASSWORD = {"OP_CONNECT": "https://connect.example.org", "OP_API_TOKEN": "dag-token", "OP_VAULT_ID": "dags",
+               "OP_INFRA_TOKEN": "infra-token", "OP_INFRA_VAULT_ID": "infrastructure"}
+REPO = {"DEPLOY_REPO_URL": "https://github.com/example/airflow.git", **ONEPASSWORD}
 
 
 def load(tmp_path, **values):
@@ -99,15 +102,14 @@ def test_development_keeps_dags_paused_and_production_does_not(tmp_path):
 
 
 def test_airflow_init_refuses_defaults_in_production_by_name():
-    environ = {"ENVIRONMENT": "production", **{k: v for k, v in STRONG.items()}}
+    environ = {"ENVIRONMENT": "production", **STRONG}
     check_environment(environ)
     environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "secret"
     with pytest.raises(SettingsError, match="AIRFLOW__API_AUTH__JWT_SECRET"):
         check_environment(environ)
 
 
-@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "FLOWER_PASSWORD", "AIRFLOW__CORE__FERNET_KEY",
-                                  "AIRFLOW__API__SECRET_KEY", "_AIRFLOW_WWW_USER_PASSWORD"])
+@pytest.mark.parametrize("name", sorted(STRONG))
 def test_airflow_init_checks_every_credential_the_native_up_checks(name):
     # compose's airflow-init used to check 4 of them: POSTGRES_PASSWORD=airflow started a production stack
     environ = {"ENVIRONMENT": "production", **STRONG, name: "airflow"}
@@ -125,3 +127,24 @@ def test_production_refuses_the_compose_development_fakes(name, value):
     with pytest.raises(SettingsError, match=f"{name} points at a development fake"):
         check_environment(environ)
     check_environment({**environ, "ENVIRONMENT": "development"})
+
+
+def test_production_refuses_the_development_webhook_key_before_anything_starts(tmp_path):
+    # it used to start every service, and only the webhook then refused it
+    with pytest.raises(SettingsError, match="WEBHOOK_KEY is set; production reads the webhook key from 1Password"):
+        load(tmp_path, ENVIRONMENT="production", WEBHOOK_KEY="w" * 32, **STRONG)
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"OP_INFRA_TOKEN": ""}, "OP_INFRA_TOKEN is not set"),
+    ({"OP_INFRA_VAULT_ID": ""}, "OP_INFRA_VAULT_ID is not set"),
+    ({"OP_INFRA_TOKEN": "dag-token"}, "OP_INFRA_TOKEN equals OP_API_TOKEN"),
+    ({"OP_INFRA_VAULT_ID": "dags"}, "OP_INFRA_VAULT_ID equals OP_VAULT_ID"),
+])
+def test_production_needs_a_token_and_vault_for_the_webhook_apart_from_the_tasks(tmp_path, change, named):
+    with pytest.raises(SettingsError, match=named):
+        load(tmp_path, ENVIRONMENT="production", **STRONG, **change)
+
+
+def test_the_check_sees_every_generated_credential():
+    assert set(STRONG) == set(settings_mod.GENERATED_SECRETS) - {"WEBHOOK_KEY"}

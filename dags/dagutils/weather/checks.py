@@ -135,7 +135,7 @@ def webhook_status(session: requests.Session, settings: WeatherSettings) -> tupl
 
 
 def haproxy(session: requests.Session, settings: WeatherSettings) -> dict:
-    """Backends as HAProxy sees them, from its stats CSV (same credentials as Flower)."""
+    """Backends as HAProxy sees them, from its stats CSV (the read-only `stats` login)."""
     auth = (settings.stats_username, settings.stats_password) if settings.stats_username else None
     try:
         response = session.get(settings.haproxy_stats_url, timeout=settings.check_timeout, auth=auth)
@@ -143,7 +143,7 @@ def haproxy(session: requests.Session, settings: WeatherSettings) -> dict:
         reason = f"stats {settings.haproxy_stats_url} unreachable: {describe(error)}"
         return check("haproxy", FAIL, reason)
     if response.status_code == 401:
-        return check("haproxy", FAIL, "stats page refused FLOWER_USERNAME/FLOWER_PASSWORD (401)")
+        return check("haproxy", FAIL, "stats page refused the stats login; is HAPROXY_STATS_PASSWORD the same for HAProxy and the workers? (401)")
     if response.status_code != 200:
         return check("haproxy", FAIL, f"stats {settings.haproxy_stats_url} answered {response.status_code}")
     try:

@@ -133,7 +133,8 @@ def from_env(env: dict[str, str] | None = None) -> WeatherSettings:
         redis_port=redis_port,
         webhook_url=f"http://{hook_host}:{hook_port}/",
         haproxy_stats_url=_url(env, "HAPROXY_STATS_URL", f"http://haproxy:{stats_port}/;csv"),
-        stats_username=env.get("FLOWER_USERNAME", ""),
-        stats_password=env.get("FLOWER_PASSWORD", ""),
+        # the stats page's read-only login (HAProxy's `stats` user), never Flower's
+        stats_username="stats" if env.get("HAPROXY_STATS_PASSWORD") else "",
+        stats_password=env.get("HAPROXY_STATS_PASSWORD", ""),
         stack_version=env.get("STACK_VERSION", "").strip(),
     )

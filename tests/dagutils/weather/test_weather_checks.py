@@ -194,15 +194,15 @@ def test_webhook_trouble_fails_both_webhook_and_relay(responses_mock, settings, 
     assert found[0]["detail"].startswith(f"webhook status {WEBHOOK_URL} unavailable")
 
 
-def test_haproxy_stats_are_read_with_the_flower_credentials(responses_mock, settings):
+def test_haproxy_stats_are_read_with_the_stats_login(responses_mock, settings):
     responses_mock.get(STATS_URL, body=(HAPROXY_FIXTURES / "stats_all_up.csv").read_text())
-    result = checks.haproxy(session(), replace(settings, stats_username="admin", stats_password="pw"))
+    result = checks.haproxy(session(), replace(settings, stats_username="stats", stats_password="pw"))
     assert result["status"] == "pass"
-    assert responses_mock.calls[0].request.headers["Authorization"] == "Basic YWRtaW46cHc="
+    assert responses_mock.calls[0].request.headers["Authorization"] == "Basic c3RhdHM6cHc="
 
 
 @pytest.mark.parametrize(("answer", "detail"), [
-    ({"status": 401, "body": "auth"}, "stats page refused FLOWER_USERNAME/FLOWER_PASSWORD (401)"),
+    ({"status": 401, "body": "auth"}, "stats page refused the stats login; is HAPROXY_STATS_PASSWORD the same for HAProxy and the workers? (401)"),
     ({"status": 503, "body": "x"}, f"stats {STATS_URL} answered 503"),
     ({"body": "<html>Statistics Report</html>"}, "not an HAProxy stats CSV"),
     ({"body": requests.ConnectionError("refused")}, f"stats {STATS_URL} unreachable: ConnectionError"),

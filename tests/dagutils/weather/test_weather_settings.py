@@ -31,6 +31,7 @@ def test_native_values_are_read():
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "26379",
         "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": "28000",
         "PUBLIC_STATS_PORT": "18084", "FLOWER_USERNAME": "admin", "FLOWER_PASSWORD": "pw",
+        "HAPROXY_STATS_PASSWORD": "reader-pw",
     })
     assert s.secret_field == "production.demonstration secret"
     assert s.nws_base_url == "http://127.0.0.1:9000"
@@ -41,10 +42,12 @@ def test_native_values_are_read():
     assert s.webhook_url == "http://127.0.0.1:28000/"
     assert s.haproxy_stats_url == "http://haproxy:18084/;csv"
     assert s.user_agent.endswith("(ops@city.example)")
+    # the stats page's read-only login, never Flower's (tasks do not hold FLOWER_PASSWORD)
+    assert (s.stats_username, s.stats_password) == ("stats", "reader-pw")
 
 
 def test_the_stats_password_is_not_in_the_repr():
-    assert "hunter2" not in repr(from_env({"FLOWER_PASSWORD": "hunter2"}))
+    assert "hunter2" not in repr(from_env({"HAPROXY_STATS_PASSWORD": "hunter2"}))
 
 
 @pytest.mark.parametrize(("env", "message"), [

@@ -1,0 +1,91 @@
+"""Integration check: what a DAG author can reach from a task.
+
+The task lists the environment variable names of its own process and of every ancestor it can read (the task
+supervisor, the Celery worker), and tries to become admin: it signs an admin token with every value it can see
+(those environments and Airflow's in-memory settings) and sends each to the REST API. It returns names and
+counts only, never a value.
+"""
+
+from datetime import timedelta
+
+from airflow.sdk import dag, task
+
+
+def visible_environments() -> dict[int, dict[str, str]]:
+    """pid -> environment, for this process and each ancestor whose environment is readable."""
+    import os
+
+    found, pid = {}, os.getpid()
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                raw = handle.read()
+            with open(f"/proc/{pid}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        found[pid] = dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if item)
+        pid = parent
+    return found
+
+
+def in_memory_settings() -> list[str]:
+    """Signing keys as this process's Airflow configuration holds them (generated at random when unset)."""
+    from airflow.configuration import conf
+
+    values = []
+    for section, key in (("api_auth", "jwt_secret"), ("api", "secret_key"), ("core", "fernet_key")):
+        try:
+            values.append(conf.get(section, key, fallback="") or "")
+        except Exception:  # noqa: BLE001 - a missing section is simply nothing to try
+            pass
+    return values
+
+
+def admin_token(secret: str) -> str:
+    """A token for user 1 (the first admin) signed with `secret`, the way the api-server signs its own."""
+    from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
+    from airflow.api_fastapi.auth.tokens import JWTGenerator
+
+    signer = JWTGenerator(secret_key=secret, private_key=None, valid_for=300,
+                          audience=BaseAuthManager._get_jwt_audience())
+    return signer.generate({"sub": "1"})
+
+
+@dag(
+    dag_id="task-isolation",
+    schedule=None,
+    catchup=False,
+    doc_md=__doc__,
+    tags=["integration"],
+    default_args={"owner": "integration-tests", "retries": 0, "execution_timeout": timedelta(minutes=3)},
+)
+def task_isolation():
+    @task
+    def probe() -> dict:
+        import os
+        import warnings
+
+        import requests
+
+        warnings.simplefilter("ignore")  # short keys: PyJWT warns on each, and every one is tried anyway
+
+        environments = visible_environments()
+        names = sorted({name for env in environments.values() for name in env})
+        candidates = {value for env in environments.values() for value in env.values() if len(value) >= 8}
+        candidates.update(value for value in in_memory_settings() if len(value) >= 8)
+        api = f"http://{os.environ['AIRFLOW_API_HOST']}:{os.environ['AIRFLOW_API_PORT']}/api/v2/dags?limit=1"
+        accepted = 0
+        for secret in candidates:
+            try:
+                token = admin_token(secret)
+            except Exception:  # noqa: BLE001 - not usable as a key at all
+                continue
+            if requests.get(api, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200:
+                accepted += 1
+        return {"processes": len(environments), "names": names, "tried": len(candidates), "accepted": accepted}
+
+    probe()
+
+
+task_isolation()
