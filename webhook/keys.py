@@ -1,4 +1,5 @@
-"""The webhook key: from 1Password (the infrastructure vault's "Airflow Webhook" item, password field), or WEBHOOK_KEY in development.
+"""The webhook key: from 1Password (the infrastructure vault's "Airflow Webhook" item, password field), or
+WEBHOOK_KEY in development.
 
 During a rotation the old key stays valid while it is in the item's "previous" field (WEBHOOK_PREVIOUS_KEY in
 development), so the Action and the webhook need not change keys at the same moment.
