@@ -10,6 +10,9 @@ from pathlib import Path
 from flask import Flask
 
 ENVIRONMENTS = ("development", "production")
+# "auto": an ssh origin is fetched with the deploy key, an https one with the token; "none": a public origin.
+DEPLOY_CREDENTIALS = ("auto", "none")
+GITHUB_KNOWN_HOSTS = Path(__file__).resolve().parent / "deploy" / "known_hosts.github"
 BRANCH_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
 
@@ -42,6 +45,14 @@ class Settings:
     airflow_password: str = ""
     start_runner: bool = True
     rolling_key: bool = False
+    deploy_credentials: str = "auto"
+    deploy_key_item: str = "Airflow Deploy Key"
+    deploy_key_field: str = "private key"
+    deploy_key_file: Path | None = None
+    deploy_token_item: str = "Airflow Deploy Token"
+    deploy_token_field: str = "token"
+    deploy_token_username: str = "x-access-token"
+    known_hosts: Path = GITHUB_KNOWN_HOSTS
 
     @property
     def production(self) -> bool:
@@ -100,6 +111,13 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
     rolling = _flag(env, "WEBHOOK_ROLLING_KEY", False)
     if rolling and key:
         raise SettingsError("WEBHOOK_ROLLING_KEY needs the key in 1Password; unset WEBHOOK_KEY")
+    credentials = env.get("DEPLOY_CREDENTIALS") or Settings.deploy_credentials
+    if credentials not in DEPLOY_CREDENTIALS:
+        raise SettingsError(f"DEPLOY_CREDENTIALS must be one of {', '.join(DEPLOY_CREDENTIALS)}, got {credentials!r}")
+    key_file = env.get("DEPLOY_KEY_FILE", "")
+    if key_file and environment == "production":
+        raise SettingsError("DEPLOY_KEY_FILE is for development only; production reads the deploy key from "
+                            "1Password (DEPLOY_KEY_ITEM, DEPLOY_KEY_FIELD)")
     return Settings(
         environment=environment,
         state_dir=state_dir,
@@ -121,6 +139,14 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         airflow_password=env.get("_AIRFLOW_WWW_USER_PASSWORD", ""),
         start_runner=_flag(env, "DEPLOY_RUNNER", True),
         rolling_key=rolling,
+        deploy_credentials=credentials,
+        deploy_key_item=env.get("DEPLOY_KEY_ITEM") or Settings.deploy_key_item,
+        deploy_key_field=env.get("DEPLOY_KEY_FIELD") or Settings.deploy_key_field,
+        deploy_key_file=Path(key_file).resolve() if key_file else None,
+        deploy_token_item=env.get("DEPLOY_TOKEN_ITEM") or Settings.deploy_token_item,
+        deploy_token_field=env.get("DEPLOY_TOKEN_FIELD") or Settings.deploy_token_field,
+        deploy_token_username=env.get("DEPLOY_TOKEN_USERNAME") or Settings.deploy_token_username,
+        known_hosts=Path(env.get("DEPLOY_KNOWN_HOSTS") or GITHUB_KNOWN_HOSTS).resolve(),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: F401 - fixtures
 from tests.webhook.fake_airflow import FakeAirflow
 from tests.webhook.gitrepo import Origin, good_dag
+from tests.webhook.ssh import sshd  # noqa: F401 - a fixture
 from webhook import create_app, settings
 from webhook.auth import signed_headers
 from webhook.deploy.pipeline import Context
@@ -19,7 +20,10 @@ from webhook.deploy.validation import Validator
 KEY = "test-webhook-key-0123456789abcdef"
 ENV_NAMES = ("ENVIRONMENT", "WEBHOOK_KEY", "DEPLOY_REPO_URL", "STACK_STATE_DIR", "DEPLOY_DIR", "STACK_COMMIT",
              "OP_CONNECT", "OP_CONNECT_HOST", "OP_API_TOKEN", "OP_CONNECT_TOKEN", "OP_VAULT_ID",
-             "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD", "DEPLOY_RUNNER")
+             "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD", "DEPLOY_RUNNER",
+             "OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID", "DEPLOY_CREDENTIALS", "DEPLOY_KEY_ITEM", "DEPLOY_KEY_FIELD",
+             "DEPLOY_KEY_FILE", "DEPLOY_TOKEN_ITEM", "DEPLOY_TOKEN_FIELD", "DEPLOY_TOKEN_USERNAME",
+             "DEPLOY_KNOWN_HOSTS")
 
 
 @pytest.fixture(autouse=True)

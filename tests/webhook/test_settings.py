@@ -36,6 +36,7 @@ def test_native_addresses_come_from_the_shared_names(tmp_path):
     ("DEPLOY_GIT_TIMEOUT", "0"),
     ("DEPLOY_RUNNER", "maybe"),
     ("WEBHOOK_KEY", "short"),
+    ("DEPLOY_CREDENTIALS", "agent"),
 ])
 def test_a_bad_setting_is_named(name, value):
     with pytest.raises(SettingsError, match=name):
@@ -45,6 +46,19 @@ def test_a_bad_setting_is_named(name, value):
 def test_production_refuses_the_development_key():
     with pytest.raises(SettingsError, match="WEBHOOK_KEY"):
         from_env({"ENVIRONMENT": "production", "WEBHOOK_KEY": "x" * 32})
+
+
+def test_production_refuses_a_deploy_key_file():
+    with pytest.raises(SettingsError, match="DEPLOY_KEY_FILE is for development only"):
+        from_env({"ENVIRONMENT": "production", "DEPLOY_KEY_FILE": "/run/secrets/deploy_key"})
+
+
+def test_deploy_credentials_default_to_the_1password_items_and_the_pinned_github_keys(tmp_path):
+    cfg = from_env({})
+    assert (cfg.deploy_key_item, cfg.deploy_key_field) == ("Airflow Deploy Key", "private key")
+    assert (cfg.deploy_token_item, cfg.deploy_token_field) == ("Airflow Deploy Token", "token")
+    assert cfg.known_hosts.name == "known_hosts.github" and cfg.known_hosts.is_file()
+    assert from_env({"DEPLOY_KNOWN_HOSTS": str(tmp_path / "hosts")}).known_hosts == tmp_path / "hosts"
 
 
 def test_a_bad_setting_stops_the_app_factory(monkeypatch, tmp_path):

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from webhook.deploy import git
 from webhook.deploy.git import SHA_RE, GitError
+
+if TYPE_CHECKING:
+    from webhook.deploy.credentials import Credentials
 
 # Where fetched commits of the origin branch land; Airflow never reads this ref.
 INCOMING = "refs/remotes/origin/{branch}"
@@ -16,11 +20,14 @@ INCOMING = "refs/remotes/origin/{branch}"
 class Mirror:
     """A bare repository in the state folder; `refs/heads/<branch>` is what Airflow deploys."""
 
-    def __init__(self, path: Path, repo_url: str, branch: str, timeout: float = 60.0):
+    def __init__(self, path: Path, repo_url: str, branch: str, timeout: float = 60.0,
+                 credentials: Credentials | None = None):
         self.path = Path(path)
         self.repo_url = repo_url
         self.branch = branch
         self.timeout = timeout
+        # None: origin needs none (a path in tests, a public repository); see webhook/deploy/credentials.py
+        self.credentials = credentials
 
     @property
     def published_ref(self) -> str:
@@ -32,6 +39,16 @@ class Mirror:
 
     def git(self, *args: str, timeout: float | None = None, check: bool = True) -> str:
         return git.run(list(args), cwd=self.path, timeout=timeout or self.timeout, check=check)
+
+    def _origin(self, args: list[str], cwd: Path | None) -> str:
+        """Run a git command that talks to origin, with the deploy credentials for this one call."""
+        if self.credentials is None:
+            return git.run(args, cwd=cwd, timeout=self.timeout)
+        with self.credentials.git_env(self.repo_url) as env:
+            try:
+                return git.run(args, cwd=cwd, timeout=self.timeout, env=env)
+            except GitError as exc:
+                raise self.credentials.explain(exc, self.repo_url) from None
 
     def ensure(self) -> None:
         """Create the bare mirror once; safe to call before every deploy."""
@@ -51,15 +68,13 @@ class Mirror:
         """Fetch the configured branch from the configured origin; return its tip."""
         self.ensure()
         # The URL and refspec come from settings only; "--" keeps them from being read as options.
-        self.git(
-            "fetch", "--quiet", "--no-tags", "--prune", "--", self.repo_url,
-            f"+refs/heads/{self.branch}:{self.incoming_ref}",
-        )
+        self._origin(["fetch", "--quiet", "--no-tags", "--prune", "--", self.repo_url,
+                      f"+refs/heads/{self.branch}:{self.incoming_ref}"], cwd=self.path)
         return self.git("rev-parse", "--verify", self.incoming_ref).strip()
 
     def remote_tip(self) -> str | None:
         """The branch tip on origin via ls-remote (cheap, used by the fallback poll)."""
-        out = git.run(["ls-remote", "--", self.repo_url, f"refs/heads/{self.branch}"], timeout=self.timeout)
+        out = self._origin(["ls-remote", "--", self.repo_url, f"refs/heads/{self.branch}"], cwd=None)
         for line in out.splitlines():
             sha, _, ref = line.partition("\t")
             if ref == f"refs/heads/{self.branch}" and SHA_RE.match(sha):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from webhook.deploy import notify, problems
 from webhook.deploy.airflow_api import AirflowClient, AirflowError
+from webhook.deploy.credentials import Credentials
 from webhook.deploy.git import GitError
 from webhook.deploy.history import History
 from webhook.deploy.mirror import Mirror
@@ -57,7 +58,8 @@ class Context:
         return cls(
             cfg=cfg,
             history=History(cfg.deploy_dir / "history.jsonl"),
-            mirror=Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout),
+            mirror=Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout,
+                          Credentials(cfg)),
             validator=validator or Validator(cfg.validate_timeout, cfg.bundle_name, warm=warm),
             airflow=airflow,
             pin=Pin(cfg.deploy_dir),
