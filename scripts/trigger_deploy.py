@@ -7,7 +7,8 @@ Environment (secrets come from the environment, never from the command line):
   WEBHOOK_KEY         the webhook key (1Password "Airflow Webhook" password); never sent: each request
                       carries a value derived from it for that request only (webhook/signing.py)  required
   WEBHOOK_ADDRESS     where to POST: the smee channel URL, or the webhook's /webhook URL  required
-  WEBHOOK_STATUS_URL  the webhook's public base URL, to follow the deploy (e.g. https://host:8081);
+  WEBHOOK_STATUS_URL  the webhook's public base URL, to follow the deploy (e.g. https://host:8081); reads of
+                      the deploy are signed for endpoint "status", so a failure shows the DAG's own message;
                       optional when WEBHOOK_ADDRESS is the webhook itself
   DEPLOY_COMMIT       the commit to deploy (the PR's merge commit)                  required
   DEPLOY_PR           the pull request number (informational)                       optional

@@ -9,6 +9,7 @@ import os
 import shlex
 import stat
 import subprocess
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -27,6 +28,7 @@ INFRA_TOKEN = "deploy-credentials-test-token"
 INFRA_VAULT = "airflowinfrastructurevault"
 ITEM, FIELD = "Airflow Deploy Key", "private key"
 TOKEN = "ghp_test-token-that-must-stay-secret-0123"
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -276,3 +278,19 @@ def test_a_public_origin_needs_no_credentials(app):
     for url in ("https://github.com/city/dags.git", "git@github.com:city/dags.git"):
         with public.git_env(url) as env:
             assert env == {}
+
+
+def test_the_check_command_reads_origin_with_the_credentials(sshd, origin, tmp_path):
+    key, public = keypair(tmp_path, "deploy_key")
+    sshd.authorize(public)
+    env = {"PATH": os.environ["PATH"], "STACK_STATE_DIR": str(tmp_path / "state"),
+           "DEPLOY_REPO_URL": sshd.url(origin.bare), "DEPLOY_KEY_FILE": str(key),
+           "DEPLOY_KNOWN_HOSTS": str(pinned(sshd, tmp_path))}
+    command = [sys.executable, "-m", "webhook.deploy.credentials"]
+    result = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"production is at {origin.head()} (credentials: ssh)"
+    env["DEPLOY_KNOWN_HOSTS"] = str(tmp_path / "missing")
+    result = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"the pinned known_hosts file {tmp_path / 'missing'} (DEPLOY_KNOWN_HOSTS) cannot be read" in result.stderr

@@ -5,6 +5,8 @@ host keys pinned in a known_hosts file, an https origin the token, anything else
 nothing. The secret is written to a 0600 file in a 0700 folder made for one git call and removed after it:
 never on a command line, in the environment, a log line or the status. Errors name the 1Password item and
 field, or the file, never the secret.
+
+Check the configured credentials: `python -m webhook.deploy.credentials` prints the branch's tip on origin.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from webhook import infra_vault
+from webhook import infra_vault, settings
 from webhook.deploy.git import GitError
-from webhook.settings import Settings
+from webhook.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 # git's own rule: "host:path" (no "://", a colon before any slash) is ssh
@@ -173,3 +176,30 @@ def _write_private(path: Path, text: str) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     return path
+
+
+def main() -> int:
+    """Reach origin the way a deploy does (git ls-remote with the credentials); exit 1 with the reason if not."""
+    from webhook.deploy.mirror import Mirror
+
+    try:
+        cfg = settings.from_env()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    credentials = Credentials(cfg)
+    mirror = Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout, credentials)
+    try:
+        tip = mirror.remote_tip()
+    except GitError as exc:
+        print(f"cannot read origin: {exc}", file=sys.stderr)
+        return 1
+    if tip is None:
+        print(f"origin has no branch {cfg.branch}", file=sys.stderr)
+        return 1
+    print(f"{cfg.branch} is at {tip} (credentials: {credentials.kind(cfg.repo_url)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
