@@ -72,7 +72,8 @@ raise RuntimeError("left something behind")
 
 def test_the_environment_is_an_allow_list_without_anything_secret(tmp_path):
     environ = {name: f"value-of-{name}" for name in SECRET_NAMES}
-    environ.update(PATH="/usr/bin:/bin", LANG="C.UTF-8", LC_ALL="C.UTF-8", TZ="UTC", HOME="/home/operator",
+    environ.update(PATH="/usr/bin:/bin", LANG="C.UTF-8", LC_ALL="C.UTF-8", LC_SECRET="no", TZ="UTC",
+                   HOME="/home/operator",
                    AIRFLOW_HOME="/opt/airflow", PYTHONPATH="/opt/extra", ENVIRONMENT="production",
                    AIRFLOW__CORE__DEFAULT_TIMEZONE="utc", AIRFLOW__CORE__EXECUTOR="CeleryExecutor")
     env = validation_env.build(environ, tmp_path / "home", tmp_path / "project")

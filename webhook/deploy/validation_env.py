@@ -13,9 +13,9 @@ from pathlib import Path
 
 # Plain process settings; none of them can hold a credential.
 PASSED = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUTF8",
+          "LC_ALL", "LC_CTYPE", "LC_COLLATE", "LC_MESSAGES", "LC_NUMERIC", "LC_TIME", "LC_MONETARY",
           # read by DAG files at parse time (weather_checker's schedule, the team's time zone)
           "ENVIRONMENT", "TEAM_TIMEZONE")
-PASSED_PREFIXES = ("LC_",)
 # Airflow options that change how a DAG file parses or what defaults its DAGs get. Connections, secrets
 # backends, database and broker URLs, keys and their _CMD/_SECRET forms are deliberately absent.
 AIRFLOW_SETTINGS = (
@@ -36,7 +36,7 @@ AIRFLOW_SETTINGS = (
 
 def passed(name: str) -> bool:
     """Whether a variable of the webhook's environment may reach the validation server."""
-    return name in PASSED or name in AIRFLOW_SETTINGS or name.startswith(PASSED_PREFIXES)
+    return name in PASSED or name in AIRFLOW_SETTINGS
 
 
 def build(environ: Mapping[str, str], home: Path, project_dir: Path) -> dict[str, str]:
