@@ -13,6 +13,7 @@ PACKAGES = {
     "postgres": "postgresql",
     "redis-server": "redis-server",
     "haproxy": "haproxy",
+    "ssh": "openssh-client",  # the webhook fetches private origins over ssh with the deploy key
 }
 TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck")
 

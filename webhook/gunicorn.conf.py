@@ -20,3 +20,13 @@ proc_name = "webhook"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The default control socket lives in $HOME and would clash between two stacks on one machine.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Not dumpable: another process of the same user (a DAG file imported for validation, say) cannot read
+    this master's or its workers' /proc/<pid>/environ or memory, where the webhook's secrets are. Workers
+    inherit it across fork. Root can still read them."""
+    import ctypes
+
+    pr_set_dumpable = 4
+    ctypes.CDLL(None).prctl(pr_set_dumpable, 0, 0, 0, 0)

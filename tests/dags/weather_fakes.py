@@ -16,15 +16,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from devtools.background import BackgroundServer
+from tests.netutil import free_port
 
 STATS_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "haproxy" / "stats_all_up.csv"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _StackHandler(BaseHTTPRequestHandler):

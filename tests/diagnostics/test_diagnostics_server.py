@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import requests
 
 from diagnostics import age
 from diagnostics.settings import SettingsError, from_env
+from tests.netutil import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -113,12 +113,6 @@ def test_settings_defaults_and_state_folder():
     assert from_env({}).folder == Path(".state/diagnostics")
     assert from_env({"STACK_STATE_DIR": "/srv/s"}).folder == Path("/srv/s/diagnostics")
     assert from_env({"BIND_HOST": "0.0.0.0", "DIAGNOSTICS_PORT": "8000"}).host == "0.0.0.0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 10) -> requests.Response:

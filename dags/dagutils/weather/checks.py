@@ -143,7 +143,7 @@ def haproxy(session: requests.Session, settings: WeatherSettings) -> dict:
         reason = f"stats {settings.haproxy_stats_url} unreachable: {describe(error)}"
         return check("haproxy", FAIL, reason)
     if response.status_code == 401:
-        return check("haproxy", FAIL, "stats page refused the stats login; is HAPROXY_STATS_PASSWORD the same for HAProxy and the workers? (401)")
+        return check("haproxy", FAIL, "stats page refused the read-only stats login, HAPROXY_STATS_PASSWORD (401)")
     if response.status_code != 200:
         return check("haproxy", FAIL, f"stats {settings.haproxy_stats_url} answered {response.status_code}")
     try:

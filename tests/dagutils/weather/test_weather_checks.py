@@ -16,6 +16,7 @@ from dagutils.weather import checks
 from dagutils.weather.session import make_session
 
 from tests.dagutils.weather.samples import HAPROXY_FIXTURES
+from tests.netutil import free_port
 
 NOW = datetime(2026, 10, 20, 18, 0, tzinfo=UTC)
 HEALTH_URL = "http://airflow-apiserver:8080/api/v2/monitor/health"
@@ -95,12 +96,6 @@ def test_no_workers_or_broker_trouble_fail():
     failed = checks.celery_workers(broken, "w1")
     assert failed["status"] == "fail"
     assert failed["detail"] == "ConnectionRefusedError: Error 111 connecting to redis:6379"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -202,7 +197,7 @@ def test_haproxy_stats_are_read_with_the_stats_login(responses_mock, settings):
 
 
 @pytest.mark.parametrize(("answer", "detail"), [
-    ({"status": 401, "body": "auth"}, "stats page refused the stats login; is HAPROXY_STATS_PASSWORD the same for HAProxy and the workers? (401)"),
+    ({"status": 401, "body": "auth"}, "stats page refused the read-only stats login, HAPROXY_STATS_PASSWORD (401)"),
     ({"status": 503, "body": "x"}, f"stats {STATS_URL} answered 503"),
     ({"body": "<html>Statistics Report</html>"}, "not an HAProxy stats CSV"),
     ({"body": requests.ConnectionError("refused")}, f"stats {STATS_URL} unreachable: ConnectionError"),
