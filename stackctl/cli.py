@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from stackctl import health, native, ports, postgres, redis, secrets_file, supervisor, system
+from stackctl import health, native, ports, postgres, privileges, redis, secrets_file, supervisor, system
 from stackctl import settings as settings_mod
 from stackctl.devservices import dev_programs, prepare_dev_files
 from stackctl.services import CLI, SERVICES, by_name
@@ -70,9 +70,47 @@ def run_init(settings: Settings) -> None:
     stamp.write_text(init_stamp(settings))
 
 
+def _state_dir(environ: dict[str, str]) -> Path:
+    return Path(environ.get("STACK_STATE_DIR") or settings_mod.PROJECT_DIR / ".state").resolve()
+
+
+def _needs(environ: dict[str, str]) -> dict[str, Path]:
+    """What the stack user must be able to read: the checkout, the virtualenv, its Python, the state folder."""
+    venv = Path(environ.get("STACK_VENV") or settings_mod.PROJECT_DIR / ".venv")
+    return {"the checkout": settings_mod.PROJECT_DIR, "the virtualenv": venv,
+            # a virtualenv made from a Python under /root (pyenv's, say) does not run for anyone else
+            "the virtualenv's Python": (venv / "bin" / "python").resolve(), "the state folder": _state_dir(environ)}
+
+
 def up(environ: dict[str, str]) -> int:
-    state_dir = Path(environ.get("STACK_STATE_DIR") or settings_mod.PROJECT_DIR / ".state").resolve()
+    """Start everything. As root, only the installing, the stack user and its state folder are done as root;
+    the rest runs as that user (stackctl/privileges.py)."""
+    if not privileges.is_root():
+        return _up(environ)
+    environ = settings_mod.with_env_file(environ)
+    state_dir = _state_dir(environ)
+    user = privileges.ensure_user(environ.get("STACK_USER") or privileges.DEFAULT_USER, echo)
+    system.ensure_packages(echo=echo)
+    install_relay(settings_mod.PROJECT_DIR, environ.get("SMEE_URL", ""))
+    if state_dir.exists() and os.stat(state_dir).st_uid == 0 and _alive(state_dir / "run" / "supervisord.pid"):
+        raise RuntimeError(f"the stack in {state_dir} was started as root; stop it (./stack down), then `up` "
+                           f"starts it again as {user.pw_name}")
+    privileges.hand_over(state_dir, user, echo)
+    return privileges.run_as("up", user, _needs(environ), lambda: guarded("up", _up, environ))
+
+
+def install_relay(project_dir: Path, smee_url: str) -> None:
+    """The smee relay's npm packages, into the checkout (as root when `up` is: the stack user may not write it)."""
+    if smee_url and not (project_dir / "relay" / "node_modules" / "smee-client").is_dir():
+        echo("installing the smee relay (npm ci --prefix relay)")
+        subprocess.run(["npm", "ci", "--prefix", str(project_dir / "relay"), "--no-audit", "--no-fund"],
+                       check=True, stdout=subprocess.DEVNULL, umask=0o022)  # read by the relay's user
+
+
+def _up(environ: dict[str, str]) -> int:
+    state_dir = _state_dir(environ)
     state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(state_dir, 0o700)  # secrets, the database, the broker's messages: nobody else's business
     if settings_mod.layered_values(environ, state_dir).get("ENVIRONMENT") != "production":
         written = secrets_file.ensure(state_dir, environ)
         if written:
@@ -103,10 +141,7 @@ def up(environ: dict[str, str]) -> int:
         Path(settings["DIAGNOSTICS_DIR"]).mkdir(parents=True, exist_ok=True)
         (settings.state_dir / "logs").mkdir(exist_ok=True)
         prepare_dev_files(settings)
-        if settings.get("SMEE_URL") and not (settings.project_dir / "relay" / "node_modules" / "smee-client").is_dir():
-            echo("installing the smee relay (npm ci --prefix relay)")
-            subprocess.run(["npm", "ci", "--prefix", str(settings.project_dir / "relay"), "--no-audit", "--no-fund"],
-                           check=True, stdout=subprocess.DEVNULL)
+        install_relay(settings.project_dir, settings.get("SMEE_URL"))
         extra = dev_programs(settings)
         supervisor.write_env_files(settings, extra)
         supervisor.config_path(settings).write_text(supervisor.render(settings, extra))
@@ -255,21 +290,42 @@ def main(argv: list[str] | None = None) -> int:
                                     "e.g. dags test weather-checker")
     airflow_parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    environ = dict(os.environ)
+    os.umask(0o027)  # whatever ./stack writes into the state folder is closed to other users
+    return guarded(args.command, run, args, dict(os.environ))
+
+
+def run(args: argparse.Namespace, environ: dict[str, str]) -> int:
+    if args.command == "up":
+        return up(environ)
+    environ = as_state_owner(environ)
+    if args.command == "down":
+        return down(environ)
+    if args.command == "status":
+        return status(environ)
+    if args.command == "logs":
+        return logs(environ, args.service, args.follow, args.lines)
+    if args.command == "restart":
+        return restart(environ, args.service)
+    return airflow(environ, args.args)
+
+
+def as_state_owner(environ: dict[str, str]) -> dict[str, str]:
+    """As root, become the state folder's owner (the stack user) for good: root then signals no pid from its
+    pidfiles, and the Airflow CLI writes no root-owned file into its folder. `.env` is read first, as root."""
+    owner = privileges.owner_of(_state_dir(environ))
+    if owner is None:
+        return environ
+    environ = settings_mod.with_env_file(environ)
+    privileges.drop_to(owner, _needs(environ))
+    return environ
+
+
+def guarded(command: str, function, *args) -> int:
+    """Run a command; an error we expect is one sentence on stderr (exit 2), not a traceback."""
     try:
-        if args.command == "up":
-            return up(environ)
-        if args.command == "down":
-            return down(environ)
-        if args.command == "status":
-            return status(environ)
-        if args.command == "logs":
-            return logs(environ, args.service, args.follow, args.lines)
-        if args.command == "restart":
-            return restart(environ, args.service)
-        return airflow(environ, args.args)
+        return function(*args)
     except (SettingsError, ports.PortInUse, system.MissingSystemPackage, RuntimeError) as error:
-        print(f"stack {args.command}: {error}", file=sys.stderr)
+        print(f"stack {command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

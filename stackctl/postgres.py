@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pwd
 import subprocess
 import time
 
@@ -12,46 +10,27 @@ from stackctl.native import postgres_dirs
 from stackctl.settings import Settings
 
 
-def _as_owner(settings: Settings) -> dict:
-    """Run PostgreSQL tools as the `postgres` user when we are root (it refuses to run as root), from a
-    folder that user may enter."""
-    if os.geteuid() != 0:
-        return {}
-    return {"user": "postgres", "group": "postgres", "cwd": postgres_dirs(settings)[0].parent}
-
-
 def ensure_cluster(settings: Settings) -> bool:
-    """initdb the cluster if it does not exist yet; return True when it was created."""
+    """initdb the cluster if it does not exist yet; return True when it was created.
+
+    It runs as whoever runs `up`'s work: the stack user when `./stack` runs as root (stackctl/privileges.py),
+    never root, which initdb and postgres refuse. Its superuser role is still called `postgres`.
+    """
     data, sockets = postgres_dirs(settings)
     if (data / "PG_VERSION").exists():
         return False
-    root = data.parent
-    for path in (root, sockets):
+    for path in (data.parent, sockets):
         path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        os.chmod(settings.state_dir, 0o711)  # postgres must be able to traverse into its own folder
-        owner = pwd.getpwnam("postgres")
-        for path in (root, sockets):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-        _check_traversable(root)
     initdb = str(system.postgres_bin_dir() / "initdb")
     result = subprocess.run([initdb, "-D", str(data), "-U", "postgres", "--auth-local=trust",
                              "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-                            capture_output=True, text=True, **_as_owner(settings))
+                            capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"initdb failed in {data}: {result.stderr.strip() or result.stdout.strip()}")
     with open(data / "postgresql.conf", "a") as conf:
-        # only the postgres user (and root) may use the trusted socket
+        # only the cluster's owner (and root) may use the trusted socket
         conf.write("\nunix_socket_permissions = 0700\nmax_connections = 200\n")
     return True
-
-
-def _check_traversable(path) -> None:
-    """The postgres user must be able to reach its folder; a 0700 parent (e.g. a private temp dir) stops it."""
-    for parent in path.parents:
-        if parent.exists() and not parent.stat().st_mode & 0o001:
-            raise RuntimeError(f"the postgres user cannot enter {parent} (mode {oct(parent.stat().st_mode & 0o777)}); "
-                               f"choose a STACK_STATE_DIR whose parent folders others may traverse (chmod o+x)")
 
 
 def is_ready(settings: Settings) -> bool:
@@ -76,7 +55,7 @@ def _psql(settings: Settings, sql: str, *variables: str) -> str:
             "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-tAq"]
     for variable in variables:
         args += ["-v", variable]
-    result = subprocess.run(args, input=sql, capture_output=True, text=True, **_as_owner(settings))
+    result = subprocess.run(args, input=sql, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"psql failed: {result.stderr.strip()}")
     return result.stdout.strip()

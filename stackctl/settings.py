@@ -127,6 +127,15 @@ def layered_values(environ: dict[str, str], state_dir: Path) -> dict[str, str]:
     return values
 
 
+def with_env_file(environ: dict[str, str]) -> dict[str, str]:
+    """The environment with `.env`'s values beneath it, and STACK_ENV_FILE="" so nothing reads the file again:
+    root reads a `.env` (often 0600) for the stack user, which may not (same layering as layered_values)."""
+    if environ.get("STACK_ENV_FILE", None) == "":
+        return dict(environ)
+    env_file = Path(environ.get("STACK_ENV_FILE", str(PROJECT_DIR / ".env")))
+    return {**read_env_file(env_file), **environ, "STACK_ENV_FILE": ""}
+
+
 def load(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from the environment; raise SettingsError naming the first bad variable."""
     environ = dict(os.environ if environ is None else environ)

@@ -73,32 +73,27 @@ def render(settings: Settings, extra_programs: dict[str, tuple[list[str], dict[s
     ]
     for priority, service in enumerate(supervised(settings), start=1):
         if service.name in ("postgres", "redis"):
-            command = " ".join(native.argv(service, settings))  # no secrets in these, and they may run as another user
+            command = " ".join(native.argv(service, settings))  # no secrets in these
         else:
             command = f"{python} -m stackctl.launch {service.name}"
-        as_postgres = service.name == "postgres" and os.geteuid() == 0
-        lines += _program(settings, service.name, command, priority, user="postgres" if as_postgres else "",
-                          stopsignal="INT" if service.name == "postgres" else "TERM",
-                          # the postgres user may not enter the checkout (a private clone folder, say)
-                          directory=native.postgres_dirs(settings)[0].parent if as_postgres else None)
+        # no `user=`: supervisord itself runs as the stack user, so every program does (stackctl/privileges.py)
+        lines += _program(settings, service.name, command, priority,
+                          stopsignal="INT" if service.name == "postgres" else "TERM")
     for name in extra_programs or {}:
         lines += _program(settings, name, f"{python} -m stackctl.launch {name}", 90)
     return "\n".join(lines) + "\n"
 
 
-def _program(settings: Settings, name: str, command: str, priority: int, user: str = "",
-             stopsignal: str = "TERM", directory: Path | None = None) -> list[str]:
+def _program(settings: Settings, name: str, command: str, priority: int, stopsignal: str = "TERM") -> list[str]:
     lines = [
         f"[program:{name}]", f"command={_quote(command)}",
-        f"directory={_quote(str(directory or settings.project_dir))}",
+        f"directory={_quote(str(settings.project_dir))}",
         f'environment=STACK_STATE_DIR="{_quote(str(settings.state_dir))}"',
         "autostart=false", "autorestart=true", "startsecs=3", "startretries=100", f"priority={priority}",
         f"stopsignal={stopsignal}", "stopasgroup=true", "killasgroup=true", f"stopwaitsecs={STOP_WAIT_SECONDS}",
         "redirect_stderr=true", f"stdout_logfile={_quote(str(log_path(settings, name)))}",
         "stdout_logfile_maxbytes=20MB", "stdout_logfile_backups=3",
     ]
-    if user:
-        lines.append(f"user={user}")
     return lines + [""]
 
 

@@ -63,5 +63,7 @@ def ensure_packages(extra: tuple[str, ...] = (), echo=print) -> None:
                                    f"sudo {command}")
     echo(f"installing system packages: {' '.join(missing)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
+    # the usual umask, not ./stack's 027: what the packages' scripts create is for every user of the machine
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, umask=0o022)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL,
+                   umask=0o022)

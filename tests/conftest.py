@@ -19,10 +19,9 @@ INTEGRATION_DAGS = Path(__file__).parent / "integration" / "dags"
 
 
 def new_state_dir() -> Path:
-    """A fresh state folder the postgres user can enter (pytest's own temp folders are private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="stack-test-"))
-    path.chmod(0o711)
-    return path
+    """A fresh state folder in /tmp, which the stack user can reach (pytest's own temp folders are private to
+    root); as root, `up` gives it to the stack user."""
+    return Path(tempfile.mkdtemp(prefix="stack-test-"))
 
 
 @pytest.fixture(scope="session")

@@ -148,3 +148,15 @@ def test_production_needs_a_token_and_vault_for_the_webhook_apart_from_the_tasks
 
 def test_the_check_sees_every_generated_credential():
     assert set(STRONG) == set(settings_mod.GENERATED_SECRETS) - {"WEBHOOK_KEY"}
+
+
+def test_root_reads_env_for_the_stack_user_with_the_same_layering(tmp_path):
+    # `.env` is often 0600 root: root reads it and hands the values on, beneath the environment's
+    env_file = tmp_path / "custom.env"
+    env_file.write_text("PUBLIC_AIRFLOW_PORT=9180\nTEAM_TIMEZONE=UTC\n")
+    environ = {"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": str(env_file), "TEAM_TIMEZONE": "Europe/Paris"}
+    handed = settings_mod.with_env_file(environ)
+    env_file.unlink()  # the stack user never reads it
+    settings = settings_mod.load(handed)
+    assert settings.ports["PUBLIC_AIRFLOW_PORT"] == 9180
+    assert settings["TEAM_TIMEZONE"] == "Europe/Paris"  # the environment still wins over .env

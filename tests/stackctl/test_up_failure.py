@@ -79,11 +79,12 @@ def test_up_that_cannot_start_redis_stops_postgres_and_supervisord(stack_env):
     assert "not running" in stackctl(stack_env, "status").stdout
 
 
-def test_up_whose_services_never_become_healthy_stops_everything(stack_env, monkeypatch, capsys):
+def test_up_whose_services_never_become_healthy_stops_everything(stack_env, monkeypatch, capfd):
     """The DAG processor never healthy: the real databases and supervisord start, then `up` stops them.
 
     Only the Airflow programs are left out (starting six of them costs a minute of CPU): `run_init` and
-    starting "all" do nothing, and the health wait reports the DAG processor failing.
+    starting "all" do nothing, and the health wait reports the DAG processor failing. As root, `up` does this
+    in a child process that has become the stack user, hence capfd (its output reaches fd 1, not sys.stdout).
     """
     from stackctl import cli, health, supervisor
 
@@ -98,7 +99,7 @@ def test_up_whose_services_never_become_healthy_stops_everything(stack_env, monk
         assert cli.up(stack_env) == 1
     finally:
         signal.signal(signal.SIGTERM, handler)
-    output = capsys.readouterr().out
+    output = capfd.readouterr().out
     assert "NOT HEALTHY after" in output and "airflow-dag-processor: unhealthy" in output
     assert "stopping everything this `up` started" in output
     assert left_running(stack_env) == []

@@ -21,6 +21,16 @@ def test_atomic_write_replaces_content_and_leaves_no_temporary_file(tmp_path):
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
+def test_the_umask_can_close_the_page_to_other_users(tmp_path):
+    # the native stack runs tasks with umask 027: its state folder holds nothing other users may read
+    previous = os.umask(0o027)
+    try:
+        publish.atomic_write(tmp_path / "index.html", "page")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "index.html").stat().st_mode) == 0o640
+
+
 def test_a_failed_write_keeps_the_old_file_and_cleans_up(tmp_path, monkeypatch):
     target = tmp_path / "latest.json"
     publish.atomic_write(target, "old")
