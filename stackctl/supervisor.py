@@ -107,8 +107,12 @@ def is_running(settings: Settings) -> bool:
 
 
 def start_daemon(settings: Settings) -> None:
-    # umask before supervisord opens its own log (its `umask` setting covers only what comes after)
-    subprocess.run([settings.bin("supervisord"), "-c", str(config_path(settings))], check=True, umask=0o027)
+    # umask before supervisord opens its own log (its `umask` setting covers only what comes after). Only the
+    # basic variables, not the caller's whole environment: a task runs as the same user as supervisord and so
+    # may read its /proc/<pid>/environ (each program gets its own from run/env/<name>.json)
+    env = {name: os.environ[name] for name in native.PASSTHROUGH if name in os.environ}
+    subprocess.run([settings.bin("supervisord"), "-c", str(config_path(settings))], check=True, umask=0o027,
+                   env=env)
     deadline = time.monotonic() + 10
     while not (run_dir(settings) / "supervisor.sock").exists():
         if time.monotonic() > deadline:

@@ -1,7 +1,7 @@
 """Integration check: what a DAG author can reach from a task.
 
-The task lists the environment variable names of its own process and of every ancestor it can read (the task
-supervisor, the Celery worker), and tries to become admin: it signs an admin token with every value it can see
+The task lists the environment variable names of its own process and of every ancestor it can read (the Celery
+worker, supervisord natively), and tries to become admin: it signs an admin token with every value it can see
 (those environments and Airflow's in-memory settings) and sends each to the REST API. It returns names and
 counts only, never a value.
 """
@@ -12,20 +12,29 @@ from airflow.sdk import dag, task
 
 
 def visible_environments() -> dict[int, dict[str, str]]:
-    """pid -> environment, for this process and each ancestor whose environment is readable."""
+    """pid -> environment, for this process and each ancestor whose environment is readable.
+
+    Its own comes from os.environ: Airflow makes the task and its supervisor non-dumpable, so as any user but
+    root even its own /proc/<pid>/environ is closed. Less the placeholder Airflow puts in every task's database
+    URL to block ORM access (`block_orm_access`), which is no credential. An ancestor it cannot read is passed
+    over, not the end.
+    """
     import os
 
-    found, pid = {}, os.getpid()
+    own = {name: value for name, value in os.environ.items() if not value.startswith("airflow-db-not-allowed:")}
+    found, pid = {os.getpid(): own}, os.getpid()
     while pid > 1:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
         try:
             with open(f"/proc/{pid}/environ", "rb") as handle:
                 raw = handle.read()
-            with open(f"/proc/{pid}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
+        except OSError:
+            continue
         found[pid] = dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if item)
-        pid = parent
     return found
 
 
