@@ -1,4 +1,5 @@
-"""Exec one service with the environment `up` resolved for it (supervisord only knows the state folder)."""
+"""Run one service with the environment `up` resolved for it (supervisord only knows the state folder), under
+stackctl.reaper so nothing the service starts outlives it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import os
 import sys
 from pathlib import Path
 
+from stackctl import reaper
+
 
 def main(name: str) -> None:
     path = Path(os.environ["STACK_STATE_DIR"]) / "run" / "env" / f"{name}.json"
     spec = json.loads(path.read_text())
-    os.execve(spec["argv"][0], spec["argv"], spec["env"])
+    sys.exit(reaper.run(spec["argv"], spec["env"]))
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ SERVICES: tuple[Service, ...] = (
             airflow_env=True, secrets=("dag-vault", "infra-vault"),
             env=("WEBHOOK_PORT", "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
                  "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
-    Service("smee-relay", ("relay/run",), secrets=("infra-vault",), env=("SMEE_URL", "PUBLIC_WEBHOOK_PORT", "OP_CONNECT"),
-            optional_setting="SMEE_URL"),
+    Service("smee-relay", ("relay/run",), secrets=("infra-vault",),
+            env=("SMEE_URL", "PUBLIC_WEBHOOK_PORT", "OP_CONNECT"), optional_setting="SMEE_URL"),
     Service("diagnostics", ("python", "-m", "diagnostics"),
             env=("BIND_HOST", "DIAGNOSTICS_PORT", "DIAGNOSTICS_DIR")),
     Service("haproxy", ("haproxy", "-W", "-db", "-f", "haproxy/haproxy.cfg"), infra=True,
@@ -185,6 +185,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         # loop again after 0.2 s instead of 1 s when idle: trigger-to-success p50 2.3 s -> 0.7 s (benchmarks.md)
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
+        # a task whose worker died is failed (and retried) 60 s after its last heartbeat instead of 300 s
+        # (documentation/reliability.md: what that costs)
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": s["BIND_HOST"],
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": s["SCHEDULER_HEALTH_PORT"],

@@ -15,6 +15,8 @@ from stackctl.settings import Settings
 
 # Seconds a program gets to stop after SIGTERM before supervisord sends SIGKILL to its process group.
 STOP_WAIT_SECONDS = 20
+# The Celery worker's warm shutdown lets running tasks finish: as long as compose's stop_grace_period.
+WORKER_STOP_WAIT_SECONDS = 120
 
 
 def run_dir(settings: Settings) -> Path:
@@ -84,13 +86,22 @@ def render(settings: Settings, extra_programs: dict[str, tuple[list[str], dict[s
     return "\n".join(lines) + "\n"
 
 
+def _stop_options(name: str, launched: bool) -> list[str]:
+    """How supervisord stops a program. A launched one runs under stackctl.reaper, which passes the signal to
+    the program alone (a group-wide TERM also reaches the worker's pool and task processes, which the worker's
+    warm shutdown is meant to let finish) and ends
+    whatever the program leaves behind; SIGKILL to the whole group stays the last resort."""
+    wait = WORKER_STOP_WAIT_SECONDS if name == "airflow-worker" else STOP_WAIT_SECONDS
+    return [f"stopasgroup={'false' if launched else 'true'}", "killasgroup=true", f"stopwaitsecs={wait}"]
+
+
 def _program(settings: Settings, name: str, command: str, priority: int, stopsignal: str = "TERM") -> list[str]:
     lines = [
         f"[program:{name}]", f"command={_quote(command)}",
         f"directory={_quote(str(settings.project_dir))}",
         f'environment=STACK_STATE_DIR="{_quote(str(settings.state_dir))}"',
         "autostart=false", "autorestart=true", "startsecs=3", "startretries=100", f"priority={priority}",
-        f"stopsignal={stopsignal}", "stopasgroup=true", "killasgroup=true", f"stopwaitsecs={STOP_WAIT_SECONDS}",
+        f"stopsignal={stopsignal}", *_stop_options(name, "stackctl.launch" in command),
         "redirect_stderr=true", f"stdout_logfile={_quote(str(log_path(settings, name)))}",
         "stdout_logfile_maxbytes=20MB", "stdout_logfile_backups=3",
     ]

@@ -76,9 +76,13 @@ class StackApi:
         """Wait until the run ends; return its final state."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
-            if state in ("success", "failed"):
-                return state
+            try:
+                response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            except requests.RequestException:
+                response = None  # the api-server (or HAProxy) restarting: the run goes on, ask again
+            if response is not None and response.status_code == 200:
+                if response.json()["state"] in ("success", "failed"):
+                    return response.json()["state"]
             time.sleep(0.3)
         raise TimeoutError(f"run {run_id} of {dag_id} did not finish within {timeout} s")
 
