@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from stackctl.services import CREDENTIAL_VARIABLES
 from stackctl.settings import GENERATED_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,13 +42,11 @@ COMMANDS = {
 }
 AIRFLOW_ENV_KEYS = {
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER", "AIRFLOW__CORE__LOAD_EXAMPLES",
-    "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION",
-    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-    "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CELERY__FLOWER_BASIC_AUTH",
-    "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST", "AIRFLOW__API__PORT",
-    "AIRFLOW__API__EXPOSE_CONFIG", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK",
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST", "AIRFLOW__API__PORT",
+    "AIRFLOW__API__EXPOSE_CONFIG", "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK",
     "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT", "AIRFLOW__CELERY__FLOWER_HOST",
-    "AIRFLOW__CELERY__FLOWER_PORT", "ENVIRONMENT", "OP_CONNECT", "OP_API_TOKEN", "OP_VAULT_ID",
+    "AIRFLOW__CELERY__FLOWER_PORT", "ENVIRONMENT", "OP_CONNECT", "OP_VAULT_ID",
     "TEAM_TIMEZONE", "DIAGNOSTICS_DIR", "PYTHONPATH",
 }
 SEED_NAMES = ("AIRFLOW_UID", "ENVIRONMENT", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
@@ -201,12 +200,16 @@ def test_airflow_cli_is_a_debug_tool_that_runs_airflow_commands(services):
     # `airflow dags test weather-checker` through the image's entrypoint.
     assert "entrypoint" not in cli
     # the stack's own environment and bundle: another bundle list would take the running stack's DAGs over
-    assert cli["environment"] == services["airflow-apiserver"]["environment"]
+    # (credentials differ by service: tests/stackctl/test_isolation.py)
+    def shared(name):
+        return {k: v for k, v in services[name]["environment"].items() if k not in CREDENTIAL_VARIABLES}
+    assert shared("airflow-cli") == shared("airflow-apiserver")
 
 
 def test_airflow_services_share_one_environment(main, services):
     common = main["x-airflow-common-env"]
     assert AIRFLOW_ENV_KEYS <= set(common)
+    assert not CREDENTIAL_VARIABLES & set(common), "credentials go only to the services that need them"
     # airflow-cli reads the checkout's DAGs (dags test while developing), everything else the deployed ones
     own_dags = {"DAG_SOURCE", "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"}
     for name in AIRFLOW_SERVICES:
@@ -229,12 +232,16 @@ def test_common_maps_are_anchored_and_merged_not_restated():
     assert text.count("<<: *airflow-common\n") == len(AIRFLOW_SERVICES)
 
 
+# What a remote worker holds (tests/stackctl/test_isolation.py): none of the stack's other credentials.
+WORKER_SECRETS = ("REDIS_PASSWORD", "CELERY_RESULTS_PASSWORD", "HAPROXY_STATS_PASSWORD")
+
+
 def test_required_secrets_fail_loudly_when_missing():
-    for path in (MAIN, WORKER):
+    for path, names in ((MAIN, REQUIRED_SECRETS), (WORKER, WORKER_SECRETS)):
         found = compose_variables(path.read_text())
-        for name in REQUIRED_SECRETS:
-            if name == "_AIRFLOW_WWW_USER_PASSWORD" and path == WORKER:
-                continue  # the remote worker never creates users
+        if path == WORKER:
+            assert not set(found) & (set(REQUIRED_SECRETS) - set(WORKER_SECRETS)), "a remote worker needs none"
+        for name in names:
             assert found.get(name), f"{path.name} never uses {name}"
             assert all(rest.startswith(":?") and len(rest) > 10 for rest in found[name]), (path.name, name)
 
@@ -247,13 +254,16 @@ def test_worker_file_joins_the_main_host(worker, main):
     assert svc["ports"] == ["8793:8793"]
     assert svc["hostname"].startswith("${WORKER_HOSTNAME:?")
     env = svc["environment"]
-    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__BROKER_URL",
-                "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
+    for key in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
         assert "${MAIN_HOST:?" in env[key], key
     assert "PUBLIC_WORKER_API_PORT" in env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
     # The same names as the main stack's shared environment (compose cannot share anchors across files).
     extra = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "DUMB_INIT_SETSID"}
-    assert set(env) - extra == set(main["x-airflow-common-env"])
+    assert set(env) - extra - CREDENTIAL_VARIABLES == set(main["x-airflow-common-env"])
+    # and the same credentials as the main host's workers: no more
+    main_worker = main["services"]["airflow-worker"]["environment"]
+    assert set(env) & CREDENTIAL_VARIABLES == set(main_worker) & CREDENTIAL_VARIABLES
     assert svc["healthcheck"]["test"] == main["services"]["airflow-worker"]["healthcheck"]["test"]
 
 
