@@ -77,8 +77,8 @@ def test_the_environment_is_an_allow_list_without_anything_secret(tmp_path):
                    AIRFLOW_HOME="/opt/airflow", PYTHONPATH="/opt/extra", ENVIRONMENT="production",
                    AIRFLOW__CORE__DEFAULT_TIMEZONE="utc", AIRFLOW__CORE__EXECUTOR="CeleryExecutor")
     env = validation_env.build(environ, tmp_path / "home", tmp_path / "project")
-    assert set(env) == {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "AIRFLOW_HOME", "PYTHONPATH", "ENVIRONMENT",
-                        "AIRFLOW__CORE__DEFAULT_TIMEZONE"}
+    assert set(env) == {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "AIRFLOW_HOME", "PYTHONPATH", "PYTHONUSERBASE",
+                        "ENVIRONMENT", "AIRFLOW__CORE__DEFAULT_TIMEZONE"}
     assert env["HOME"] == str(tmp_path / "home") and env["AIRFLOW_HOME"] == str(tmp_path / "home" / "airflow")
     assert env["PYTHONPATH"] == f"{tmp_path / 'project'}:/opt/extra"
     # The list itself names nothing that could hold a credential.
@@ -154,3 +154,27 @@ def test_a_process_left_behind_by_a_dag_file_is_ended(validator, tmp_path):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_packages_installed_for_the_user_stay_importable_under_the_new_home(tmp_path):
+    """The Airflow image installs Airflow under ~/.local; a fresh HOME hid it and every validation failed
+    ("DAG validation server exited unexpectedly", the compose stack's first deploy)."""
+    import site
+    import subprocess
+    import sys
+
+    python = sys._base_executable  # a virtualenv's interpreter ignores user site-packages; the image's does not
+    user_base = tmp_path / "user-base"
+    packages = subprocess.run([python, "-c", "import site; print(site.getusersitepackages())"],
+                              env={"PYTHONUSERBASE": str(user_base)}, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    os.makedirs(packages)
+    with open(os.path.join(packages, "only_in_user_site.py"), "w") as handle:
+        handle.write("FOUND = True\n")
+    env = validation_env.build({"PATH": os.environ["PATH"], "PYTHONUSERBASE": str(user_base)}, tmp_path / "home",
+                               tmp_path)
+    probe = subprocess.run([python, "-c", "import only_in_user_site; print(only_in_user_site.FOUND)"],
+                           env=env, capture_output=True, text=True)
+    assert probe.stdout.strip() == "True", probe.stderr
+    # without a PYTHONUSERBASE of its own, the webhook's user base is kept
+    assert validation_env.build({}, tmp_path / "home", tmp_path)["PYTHONUSERBASE"] == site.getuserbase()

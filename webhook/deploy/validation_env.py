@@ -8,6 +8,7 @@ webhook key, 1Password tokens, database URLs, Airflow's signing secrets, anythin
 from __future__ import annotations
 
 import os
+import site
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -47,4 +48,7 @@ def build(environ: Mapping[str, str], home: Path, project_dir: Path) -> dict[str
     env["HOME"] = str(home)
     env["AIRFLOW_HOME"] = str(home / "airflow")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(project_dir), environ.get("PYTHONPATH")) if p)
+    # Python finds user-installed packages under HOME (~/.local): the Airflow image installs Airflow there, so
+    # the new HOME would hide it. Keep the webhook's own user base (a path, never a credential).
+    env["PYTHONUSERBASE"] = environ.get("PYTHONUSERBASE") or site.getuserbase()
     return env
