@@ -114,7 +114,14 @@ class StatusReader:
             status, record = http("GET", url, headers={
                 "Webhook-Id": delivery_id, "Webhook-Timestamp": str(timestamp),
                 "X-Webhook-Key": request_key(self.key, "status", deploy_id, delivery_id, timestamp)})
-            if status not in (401, 403):
+            if status == 200:
+                return record
+            if status < 500 and status not in (401, 403):
+                return None
+            if status >= 500:
+                # it could not check the read (it records each one: a full disk, say); the public fields
+                # still tell the result, and the reason with it
+                status, record = http("GET", url)
                 return record if status == 200 else None
             # WEBHOOK_ROLLING_KEY: our POST replaced the key we hold; the public fields still tell the result
             print(f"the webhook refused a signed status read (HTTP {status}); following its public fields",
@@ -122,6 +129,15 @@ class StatusReader:
             self.signed = False
         status, record = http("GET", url)
         return record if status == 200 else None
+
+    def resumed_by(self, record: dict) -> str | None:
+        """The deploy a restarted webhook queued to resume an interrupted one (it names it in `resumes`)."""
+        status, found = http("GET", f"{self.status_url}/deploys?commit={record.get('commit')}")
+        if status == 200 and found:
+            for deploy in found.get("deploys") or []:
+                if deploy.get("resumes") == record.get("id"):
+                    return deploy["id"]
+        return None
 
     def find(self, delivery_id: str, commit: str, deploy_id: str | None) -> dict | None:
         """The deploy to follow: by id, else by delivery id, else any deploy of the commit (the fallback poll)."""
@@ -159,7 +175,11 @@ def follow(reader: StatusReader, delivery_id: str, commit: str, deploy_id: str |
                 deploy_id = record["superseded_by"]
                 continue
             if state == "interrupted":
-                deploy_id = None  # a restarted webhook queues it again: find the new record by commit
+                if record.get("stage") == "rollback":
+                    # it was undoing a bad deploy; the restarted webhook finishes undoing it, never retries it
+                    raise Failure(f"deploy {deploy_id} interrupted while rolling back: {record.get('reason')}")
+                # a restarted webhook queues it again as a new deploy: follow that one once it appears
+                deploy_id = reader.resumed_by(record) or deploy_id
             elif state in BAD or state == "skipped":
                 detail = f": {record['detail']}" if record.get("detail") else ""
                 raise Failure(f"deploy {deploy_id} {state}: {record.get('reason') or 'no reason given'}{detail}")

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -95,6 +96,8 @@ def serve() -> int:
     Each child parses one tree and exits, so no module of one commit survives into the next check,
     while the expensive Airflow import (about 1.7 s) is paid once, before any deploy arrives.
     """
+    parent = os.getppid()
+    threading.Thread(target=_end_with, args=(parent,), name="parent-watch", daemon=True).start()
     warm_up()
     # Processes a DAG file leaves behind (even detached ones) become our children, so they can be ended.
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -110,6 +113,16 @@ def serve() -> int:
         end_leftovers()
         print(json.dumps({"rc": os.waitstatus_to_exitcode(status)}), flush=True)
     return 0
+
+
+def _end_with(parent: int, interval: float = 0.5) -> None:
+    """When the webhook process that started us dies (kill -9, the OOM killer), end the check in progress and
+    ourselves: nobody is left to read the answer or to time the check out, and a DAG's import that never
+    returns would otherwise run on for ever beside the next deploy's check (documentation/reliability.md)."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    end_leftovers()
+    os._exit(1)
 
 
 def end_leftovers() -> None:

@@ -1,0 +1,116 @@
+"""The deploy webhook alone, run as the stack runs it (gunicorn, its config, several workers, the runner
+thread), on a state folder of its own and fetching a real local origin; no Airflow behind it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from tests.faults.processes import all_processes, tree, wait_gone
+from tests.netutil import free_port
+from tests.webhook.conftest import KEY
+
+PROJECT = Path(__file__).resolve().parents[2]
+SCRIPT = PROJECT / "scripts" / "trigger_deploy.py"
+
+
+@dataclass
+class Webhook:
+    state_dir: Path
+    repo_url: str
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def deploy_dir(self) -> Path:
+        return self.state_dir / "deploy"
+
+    def start(self, timeout: float = 60) -> Webhook:
+        env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "HOME": str(self.state_dir),
+               "PYTHONPATH": str(PROJECT), "STACK_STATE_DIR": str(self.state_dir), "WEBHOOK_PORT": str(self.port),
+               "BIND_HOST": "127.0.0.1", "DEPLOY_REPO_URL": self.repo_url, "WEBHOOK_KEY": KEY,
+               # no fallback poll: only the requests a test sends are deployed
+               "DEPLOY_POLL_INTERVAL": "0", "WEBHOOK_LOG_LEVEL": "info"}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.state_dir / "webhook.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"],
+            cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the webhook did not start:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+        # the runner's leader builds its warm validation server before it takes work
+        self.wait_leader(timeout)
+        return self
+
+    def wait_leader(self, timeout: float = 60) -> int:
+        """The worker leading the deploy runner (it holds runner.lock and writes its pid there)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                pid = int((self.deploy_dir / "runner.lock").read_text().strip())
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid in self.workers():
+                return pid
+            time.sleep(0.2)
+        raise TimeoutError("no worker leads the deploy runner")
+
+    def workers(self) -> set[int]:
+        return {p.pid for p in all_processes() if self.proc and p.ppid == self.proc.pid}
+
+    def log(self) -> str:
+        return (self.state_dir / "webhook.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        everything = tree(self.proc.pid)
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        for pid in wait_gone(everything, timeout=15):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        self.proc = None
+
+    def deploy_record(self, deploy_id: str) -> dict:
+        """GET /deploys/<id>, its public fields (what anyone, the Action included, can read)."""
+        return requests.get(f"{self.url}/deploys/{deploy_id}", timeout=10).json()
+
+    def history(self) -> list[dict]:
+        """The status page's deploys (public fields), oldest first."""
+        page = requests.get(self.url + "/", headers={"Accept": "application/json"}, timeout=10).json()
+        return list(reversed(page["deploys"]))
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(self.url + "/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def trigger(self, commit: str, timeout: float = 120, **popen) -> subprocess.Popen:
+        """The GitHub Action's step against this webhook, started in the background."""
+        env = {"PATH": os.environ["PATH"], "WEBHOOK_KEY": KEY, "WEBHOOK_ADDRESS": self.url + "/webhook",
+               "DEPLOY_COMMIT": commit}
+        return subprocess.Popen([sys.executable, "-I", str(SCRIPT), "--timeout", str(timeout),
+                                 "--retry-delay", "1"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, **popen)
