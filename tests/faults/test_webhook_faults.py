@@ -83,11 +83,13 @@ def validation_jobs(pid: int) -> list[int]:
     return [p.pid for p in all_processes() if p.pid in under and "webhook.deploy.validate_dags" in p.cmdline]
 
 
-def test_the_worker_running_a_deploy_killed_mid_validation(webhook, origin, hold):
-    """kill -9 of the gunicorn worker that runs the deploy (the runner's leader), while the commit's DAGs are
-    being imported: gunicorn replaces the worker, another worker takes the runner over, the deploy is
-    reported interrupted and resumed, the Action that was waiting reports the resumed deploy's success, and
-    the validation it had started is ended with it."""
+@pytest.mark.parametrize("target", ["worker running the deploy", "gunicorn master"])
+def test_the_webhook_killed_mid_validation(webhook, origin, hold, target):
+    """kill -9 of the gunicorn worker that runs the deploy (the runner's leader), or of gunicorn's master, while
+    the commit's DAGs are imported for validation. A worker: gunicorn replaces it and another worker takes the
+    runner over. The master: the reaper ends everything under it and the webhook is started again (supervisord
+    does that in the stack). Either way the deploy is reported interrupted, not failed, and resumed; the Action
+    that was waiting reports the resumed deploy's success; and the validation it had started ends with it."""
     old = origin.head()
     deploy(webhook, old)
     new = origin.commit({"dags/held.py": held_dag("held", hold)}, "A DAG that imports slowly (#2)")
@@ -98,12 +100,16 @@ def test_the_worker_running_a_deploy_killed_mid_validation(webhook, origin, hold
     while len(validation_jobs(leader)) < 2:  # the server and the job's child, importing held.py
         assert time.monotonic() < deadline, "the validation never started"
         time.sleep(0.2)
-    killed, since = kill(leader), time.monotonic()
+    master = webhook.master()
+    killed, since = kill(leader if target == "worker running the deploy" else master), time.monotonic()
 
-    # nothing of the killed worker survives, its DAG validation included, although the DAG is still held
-    assert wait_gone(killed) == set(), "processes of the killed worker outlived it"
+    # nothing of the killed process survives, its DAG validation included, although the DAG is still held
+    assert wait_gone(killed) == set(), "processes of the killed webhook outlived it"
     assert published(webhook) == old, "nothing is published by a deploy that was not validated"
-    assert webhook.wait_leader() != leader
+    if target == "gunicorn master":
+        webhook.proc.wait(30)  # the reaper ends with its program
+        webhook.start()
+    assert webhook.wait_leader() not in killed
     hold.unlink()
 
     code, output = finish(action)
@@ -112,8 +118,7 @@ def test_the_worker_running_a_deploy_killed_mid_validation(webhook, origin, hold
     resumed = [d for d in webhook.history() if d.get("resumes") == running["id"]]
     assert [d["state"] for d in resumed] == ["succeeded"], resumed
     assert published(webhook) == new
-    record("kill -9 of the webhook worker running a deploy, mid-validation", since, 1,
-           stack="webhook")
+    record(f"kill -9 of the webhook's {target}, mid-validation (kill to deployed)", since, 1, stack="webhook")
     deploy(webhook, origin.commit({"dags/after.py": good_dag("after")}, "after (#3)"))
 
 

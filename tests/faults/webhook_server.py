@@ -1,5 +1,6 @@
-"""The deploy webhook alone, run as the stack runs it (gunicorn, its config, several workers, the runner
-thread), on a state folder of its own and fetching a real local origin; no Airflow behind it."""
+"""The deploy webhook alone, run as the native stack runs it (gunicorn under stackctl.reaper, its config, several
+workers, the runner thread), on a state folder of its own and fetching a real local origin; no Airflow behind
+it, and no supervisord: a test restarts it with start()."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import requests
 
-from tests.faults.processes import all_processes, tree, wait_gone
+from tests.faults.processes import children, tree, wait_gone
 from tests.netutil import free_port
 from tests.webhook.conftest import KEY
 
 PROJECT = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT / "scripts" / "trigger_deploy.py"
+# what `python -m stackctl.launch webhook` does, without the state folder's run/env
+REAPER = "import os, sys; from stackctl import reaper; sys.exit(reaper.run(sys.argv[1:], dict(os.environ)))"
 
 
 @dataclass
@@ -43,9 +46,9 @@ class Webhook:
                "DEPLOY_POLL_INTERVAL": "0", "WEBHOOK_LOG_LEVEL": "info"}
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = (self.state_dir / "webhook.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"],
-            cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        gunicorn = [sys.executable, "-m", "gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"]
+        self.proc = subprocess.Popen([sys.executable, "-c", REAPER, *gunicorn], cwd=PROJECT, env=env, stdout=log,
+                                     stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout
         while not self.healthy():
@@ -69,8 +72,14 @@ class Webhook:
             time.sleep(0.2)
         raise TimeoutError("no worker leads the deploy runner")
 
+    def master(self) -> int:
+        """gunicorn's master process, the reaper's child."""
+        [master] = children(self.proc.pid)
+        return master
+
     def workers(self) -> set[int]:
-        return {p.pid for p in all_processes() if self.proc and p.ppid == self.proc.pid}
+        under_reaper = children(self.proc.pid) if self.proc else set()
+        return children(under_reaper.pop()) if len(under_reaper) == 1 else set()
 
     def log(self) -> str:
         return (self.state_dir / "webhook.log").read_text(errors="replace")
@@ -79,7 +88,8 @@ class Webhook:
         if self.proc is None:
             return
         everything = tree(self.proc.pid)
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.proc.terminate()
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,15 @@ class Stop(Exception):
         self.state, self.reason, self.retryable, self.detail = state, reason, retryable, detail
 
 
+class Interrupted(Exception):
+    """The process running the deploy is being killed: what failed is the kill's doing, not the commit's. No
+    verdict is recorded; the deploy stays 'running' and the next webhook resumes it (Runner.recover)."""
+
+
+def _never() -> bool:
+    return False
+
+
 @dataclass
 class Context:
     """What every deploy needs, built once by the runner (or the rollback CLI)."""
@@ -48,6 +58,8 @@ class Context:
     validator: Validator
     airflow: AirflowClient | None
     pin: Pin
+    # True once this process is going away (the runner: its gunicorn master died)
+    going_away: Callable[[], bool] = _never
 
     @classmethod
     def build(cls, cfg: Settings, warm: bool = True, airflow: AirflowClient | None = None,
@@ -215,6 +227,16 @@ def wait_visible(ctx: Context, commit: str, dags: dict[str, str], before: list[d
         time.sleep(0.2)
 
 
+def verdict(ctx: Context, run: Run, state: str, reason: str, detail: str = "", retryable: bool = False) -> dict:
+    """Record a failure, unless this process is being killed: when the webhook's gunicorn master dies, the
+    native stack's reaper ends every process under it at once, the DAG validation server and git included,
+    and a check cut short that way says nothing about the commit."""
+    if ctx.going_away():
+        log.warning("event=deploy_left_to_next_webhook id=%s stage_error=%r", run.record["id"], reason)
+        raise Interrupted(reason)
+    return run.finish(state, reason, detail, retryable=retryable)
+
+
 def deploy(ctx: Context, record: dict, tip: str) -> dict:
     """Deploy `record["commit"]`, already fetched; `tip` is the origin branch tip just fetched."""
     run = Run(ctx, record)
@@ -238,9 +260,9 @@ def deploy(ctx: Context, record: dict, tip: str) -> dict:
         report = validate(ctx, run, commit)
         return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=True)
     except Stop as stop:
-        return run.finish(stop.state, stop.reason, stop.detail, retryable=stop.retryable)
+        return verdict(ctx, run, stop.state, stop.reason, stop.detail, retryable=stop.retryable)
     except GitError as exc:
-        return run.finish("failed", str(exc), retryable=True)
+        return verdict(ctx, run, "failed", str(exc), retryable=True)
 
 
 def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dags: dict[str, str],
@@ -291,9 +313,9 @@ def rollback(ctx: Context, record: dict) -> dict:
         report = validate(ctx, run, commit)
         return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=False)
     except Stop as stop:
-        return run.finish(stop.state, stop.reason, stop.detail, retryable=stop.retryable)
+        return verdict(ctx, run, stop.state, stop.reason, stop.detail, retryable=stop.retryable)
     except GitError as exc:
-        return run.finish("failed", str(exc), retryable=True)
+        return verdict(ctx, run, "failed", str(exc), retryable=True)
 
 
 def cleanup_work(deploy_dir: Path) -> None:

@@ -7,6 +7,7 @@ take over if it dies. Each deploy additionally holds deploy.lock, which the roll
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -29,6 +30,9 @@ class Runner:
         self._ctx = ctx
         # A context handed in belongs to the caller (tests share one validator), so stop() leaves it.
         self._owns_ctx = ctx is None
+        if ctx is not None:
+            ctx.going_away = self.going_away
+        self._parent: int | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -40,10 +44,17 @@ class Runner:
     def ctx(self) -> Context:
         if self._ctx is None:
             self._ctx = Context.build(self.cfg)
+            self._ctx.going_away = self.going_away
         return self._ctx
+
+    def going_away(self) -> bool:
+        """Our gunicorn master died (kill -9, the OOM killer): gunicorn ends this worker, and the native stack's
+        reaper everything under it. Gunicorn's own workers make the same check."""
+        return self._parent is not None and os.getppid() != self._parent
 
     # ---- thread ---------------------------------------------------------------------------------
     def start(self) -> None:
+        self._parent = os.getppid()
         self._thread = threading.Thread(target=self._loop, name="deploy-runner", daemon=True)
         self._thread.start()
 
@@ -79,6 +90,8 @@ class Runner:
                 if self.cfg.poll_interval and time.monotonic() - self._last_poll >= self.cfg.poll_interval:
                     self._last_poll = time.monotonic()
                     self.poll()
+            except pipeline.Interrupted:
+                return  # this process is going away; the next webhook's runner resumes the deploy
             except Exception:
                 # The loop must survive anything (a full disk, a git crash) and try again.
                 log.exception("event=runner_error")
