@@ -6,9 +6,12 @@ The images other than ours are local stand-ins for the official ones (tests/comp
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -154,6 +157,64 @@ def test_a_worker_on_another_host_joins_and_takes_its_queue(compose_stack, remot
     run_id = compose_stack.trigger_dag("compose-remote")
     assert compose_stack.wait_run("compose-remote", run_id, timeout=240) == "success"
     [instance] = compose_stack.task_instances("compose-remote", run_id)
+    assert instance["hostname"] == remote_worker.env["WORKER_HOSTNAME"]
+
+
+# ---- faults under compose (documentation/reliability.md): real container faults, every run still succeeds --
+
+
+def running_task(stack, dag_id: str) -> str:
+    """Trigger a run and return once its task is running, 8 s in."""
+    run_id = stack.trigger_dag(dag_id)
+    deadline = time.monotonic() + 180
+    while stack.task_instances(dag_id, run_id)[0]["state"] != "running":
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.5)
+    time.sleep(8)
+    return run_id
+
+
+def container(stack, service: str) -> str:
+    return stack.compose("ps", "-q", service).stdout.strip()
+
+
+def crash(stack, service: str) -> None:
+    """SIGKILL the service's program from the host, as the OOM killer would: its container's init (dumb-init)
+    then exits and `restart: unless-stopped` starts it again. (`docker kill` counts as a manual stop: Docker
+    would leave the container down.)"""
+    init = subprocess.run([stack.docker, "inspect", "--format", "{{.State.Pid}}", container(stack, service)],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    [program] = Path(f"/proc/{init}/task/{init}/children").read_text().split()
+    os.kill(int(program), signal.SIGKILL)
+
+
+def test_the_worker_crashing_mid_task_gets_its_task_retried(compose_stack):
+    run_id = running_task(compose_stack, "compose-slow")
+    crash(compose_stack, "airflow-worker")
+    # the container comes back; the lost try fails on its heartbeat timeout
+    assert compose_stack.wait_run("compose-slow", run_id, timeout=300) == "success"
+    [instance] = compose_stack.task_instances("compose-slow", run_id)
+    assert instance["try_number"] == 2
+
+
+def test_a_worker_cut_off_from_redis_and_the_api_for_20_s_loses_no_run(compose_stack):
+    run_id = running_task(compose_stack, "compose-slow")
+    worker, network = container(compose_stack, "airflow-worker"), f"{compose_stack.project}_default"
+    subprocess.run([compose_stack.docker, "network", "disconnect", network, worker], check=True)
+    time.sleep(20)
+    subprocess.run([compose_stack.docker, "network", "connect", "--alias", "airflow-worker", network, worker],
+                   check=True)
+    assert compose_stack.wait_run("compose-slow", run_id, timeout=300) == "success"
+    next_run = compose_stack.trigger_dag("stack-smoke")
+    assert compose_stack.wait_run("stack-smoke", next_run, timeout=300) == "success"
+
+
+def test_a_remote_workers_container_lost_mid_task_gets_its_task_retried(compose_stack, remote_worker):
+    run_id = running_task(compose_stack, "compose-remote-slow")
+    crash(remote_worker, "airflow-worker")
+    assert compose_stack.wait_run("compose-remote-slow", run_id, timeout=300) == "success"
+    [instance] = compose_stack.task_instances("compose-remote-slow", run_id)
+    assert instance["try_number"] == 2
     assert instance["hostname"] == remote_worker.env["WORKER_HOSTNAME"]
 
 
