@@ -159,7 +159,9 @@ def native_stack(stack: ExitStack) -> dict:
 
     state_dir = new_state_dir()
     stack.callback(shutil.rmtree, state_dir, ignore_errors=True)
-    origin = Origin(Path(tempfile.mkdtemp(prefix="bench-origin-")))
+    origin_dir = Path(tempfile.mkdtemp(prefix="bench-origin-"))
+    origin_dir.chmod(0o755)  # the stack runs as its own user (STACK_USER) and fetches from here
+    origin = Origin(origin_dir)
     origin.commit({"dags/hello.py": good_dag("hello", "x")}, "initial")
     native = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": origin.url})
     stack.callback(native.stop)

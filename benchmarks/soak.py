@@ -111,7 +111,9 @@ def main() -> int:
     with ExitStack() as exits:
         state_dir = new_state_dir()
         exits.callback(shutil.rmtree, state_dir, ignore_errors=True)
-        origin = make_origin(Path(tempfile.mkdtemp(prefix="soak-origin-")), owner=None)
+        origin_dir = Path(tempfile.mkdtemp(prefix="soak-origin-"))
+        origin_dir.chmod(0o755)  # the stack runs as its own user (STACK_USER) and fetches from here
+        origin = make_origin(origin_dir, owner=None)
         stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare)})
         exits.callback(stack.stop)
         bench = Bench(stack.url("webhook"), stack.url("airflow"), origin.bare, stack.settings["WEBHOOK_KEY"],

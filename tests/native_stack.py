@@ -72,6 +72,18 @@ class StackApi:
             raise RuntimeError(f"triggering {dag_id}: {response.status_code} {response.text[:500]}")
         return response.json()["dag_run_id"]
 
+    def running_task(self, dag_id: str, settle: float = 8, timeout: float = 180) -> str:
+        """Trigger a run of a one-task DAG and return its run id once the task has run `settle` s (the faults
+        of tests/faults and the compose layer land there)."""
+        run_id = self.trigger_dag(dag_id)
+        deadline = time.monotonic() + timeout
+        while self.task_instances(dag_id, run_id)[0]["state"] != "running":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the task of {dag_id} run {run_id} never started")
+            time.sleep(0.3)
+        time.sleep(settle)
+        return run_id
+
     def wait_run(self, dag_id: str, run_id: str, timeout: float = 120) -> str:
         """Wait until the run ends; return its final state."""
         deadline = time.monotonic() + timeout

@@ -163,17 +163,6 @@ def test_a_worker_on_another_host_joins_and_takes_its_queue(compose_stack, remot
 # ---- faults under compose (documentation/reliability.md): real container faults, every run still succeeds --
 
 
-def running_task(stack, dag_id: str) -> str:
-    """Trigger a run and return once its task is running, 8 s in."""
-    run_id = stack.trigger_dag(dag_id)
-    deadline = time.monotonic() + 180
-    while stack.task_instances(dag_id, run_id)[0]["state"] != "running":
-        assert time.monotonic() < deadline, "the task never started"
-        time.sleep(0.5)
-    time.sleep(8)
-    return run_id
-
-
 def container(stack, service: str) -> str:
     return stack.compose("ps", "-q", service).stdout.strip()
 
@@ -189,7 +178,7 @@ def crash(stack, service: str) -> None:
 
 
 def test_the_worker_crashing_mid_task_gets_its_task_retried(compose_stack):
-    run_id = running_task(compose_stack, "compose-slow")
+    run_id = compose_stack.running_task("compose-slow")
     crash(compose_stack, "airflow-worker")
     # the container comes back; the lost try fails on its heartbeat timeout
     assert compose_stack.wait_run("compose-slow", run_id, timeout=300) == "success"
@@ -198,7 +187,7 @@ def test_the_worker_crashing_mid_task_gets_its_task_retried(compose_stack):
 
 
 def test_a_worker_cut_off_from_redis_and_the_api_for_20_s_loses_no_run(compose_stack):
-    run_id = running_task(compose_stack, "compose-slow")
+    run_id = compose_stack.running_task("compose-slow")
     worker, network = container(compose_stack, "airflow-worker"), f"{compose_stack.project}_default"
     subprocess.run([compose_stack.docker, "network", "disconnect", network, worker], check=True)
     time.sleep(20)
@@ -210,7 +199,7 @@ def test_a_worker_cut_off_from_redis_and_the_api_for_20_s_loses_no_run(compose_s
 
 
 def test_a_remote_workers_container_lost_mid_task_gets_its_task_retried(compose_stack, remote_worker):
-    run_id = running_task(compose_stack, "compose-remote-slow")
+    run_id = compose_stack.running_task("compose-remote-slow")
     crash(remote_worker, "airflow-worker")
     assert compose_stack.wait_run("compose-remote-slow", run_id, timeout=300) == "success"
     [instance] = compose_stack.task_instances("compose-remote-slow", run_id)

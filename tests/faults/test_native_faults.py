@@ -28,17 +28,6 @@ def record(fault: str, since: float, tries: int) -> None:
             time.monotonic() - since, 1), "tries": tries}) + "\n")
 
 
-def running_run(stack, dag_id: str = "fault-slow") -> str:
-    """Trigger a run and return once its task is running, 8 s in (when the issue's faults landed)."""
-    run_id = stack.trigger_dag(dag_id)
-    deadline = time.monotonic() + 120
-    while stack.task_instances(dag_id, run_id)[0]["state"] != "running":
-        assert time.monotonic() < deadline, "the task never started"
-        time.sleep(0.3)
-    time.sleep(8)
-    return run_id
-
-
 def outcome(stack, run_id: str, dag_id: str = "fault-slow") -> tuple[str, int]:
     state = stack.wait_run(dag_id, run_id, timeout=RUN_BOUND)
     [instance] = stack.task_instances(dag_id, run_id)
@@ -53,7 +42,7 @@ def next_run_works(stack) -> None:
 @pytest.mark.parametrize("name", ["airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
                                   "airflow-apiserver"])
 def test_a_program_killed_mid_task_loses_nothing_and_leaves_nothing(fault_stack, name):
-    run_id = running_run(fault_stack)
+    run_id = fault_stack.running_task("fault-slow")
     killed, since = kill(program_pid(fault_stack.state_dir, name)), time.monotonic()
     # the task's own process was untouched: it finishes on its first try
     assert outcome(fault_stack, run_id) == ("success", 1)
@@ -64,7 +53,7 @@ def test_a_program_killed_mid_task_loses_nothing_and_leaves_nothing(fault_stack,
 
 def test_the_worker_killed_mid_task_gets_its_task_retried_and_leaves_nothing(fault_stack):
     """It used to leave the task `running` for 5 min or more, and its task process and a helper orphaned."""
-    run_id = running_run(fault_stack)
+    run_id = fault_stack.running_task("fault-slow")
     killed, since = kill(program_pid(fault_stack.state_dir, "airflow-worker")), time.monotonic()
     assert len(killed) > 2, "the worker's pool, the task's supervisor and the task itself were under it"
     assert wait_gone(killed) == set(), "processes of the killed worker outlived it"
@@ -75,7 +64,7 @@ def test_the_worker_killed_mid_task_gets_its_task_retried_and_leaves_nothing(fau
 
 
 def test_the_task_process_killed_is_retried(fault_stack):
-    run_id = running_run(fault_stack)
+    run_id = fault_stack.running_task("fault-slow")
     since = time.monotonic()
     kill(task_process_pid(fault_stack.state_dir))
     assert outcome(fault_stack, run_id) == ("success", 2)
