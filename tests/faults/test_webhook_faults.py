@@ -19,6 +19,7 @@ from tests.faults.processes import all_processes, kill, tree, wait_gone
 from tests.faults.recovery import record
 from tests.faults.webhook_server import Webhook
 from tests.webhook.gitrepo import Origin, good_dag
+from webhook.deploy.history import History
 
 pytestmark = [pytest.mark.faults]
 
@@ -108,6 +109,10 @@ def test_the_webhook_killed_mid_validation(webhook, origin, hold, target):
     assert published(webhook) == old, "nothing is published by a deploy that was not validated"
     if target == "gunicorn master":
         webhook.proc.wait(30)  # the reaper ends with its program
+        # no dying worker took the deploy over: it waits, "running", for the webhook to be started again
+        left = History(webhook.deploy_dir / "history.jsonl").deploys()
+        assert left[running["id"]]["state"] == "running"
+        assert not [d for d in left.values() if d.get("resumes") == running["id"]]
         webhook.start()
     assert webhook.wait_leader() not in killed
     hold.unlink()
@@ -201,3 +206,31 @@ def test_a_commit_too_big_for_the_disk_fails_the_deploy_with_the_reason(webhook_
     deploy(hook, new)
     record("deploy folder's disk too full for the commit: the next deploy after space is freed",
            since, 1, stack="webhook")
+
+
+def test_the_workers_of_a_killed_master_do_not_take_the_deploy_over(webhook, origin, hold):
+    """kill -9 of the reaper, gunicorn's master and the worker running the deploy at once; the other workers
+    notice that their master is gone and exit within a second or so (as they do when the reaper's SIGTERM
+    reaches them). In that second the runner's lock is free: one of them used to take the runner over, mark
+    the deploy interrupted and start it again, only to be ended mid-validation itself. Now they leave it, and
+    the webhook started again resumes it once."""
+    deploy(webhook, origin.head())
+    new = origin.commit({"dags/held.py": held_dag("held", hold)}, "A DAG that imports slowly (#2)")
+    action = webhook.trigger(new, timeout=BOUND)
+    running = wait_stage(webhook, new, "validate")
+    leader, master = webhook.wait_leader(), webhook.master()
+    everything = tree(webhook.proc.pid)
+    for pid in (webhook.proc.pid, master, leader):
+        kill(pid)
+    assert wait_gone(everything, timeout=60) == set(), "processes of the killed webhook outlived it"
+    left = History(webhook.deploy_dir / "history.jsonl").deploys()
+    assert left[running["id"]]["state"] == "running"
+    assert not [d for d in left.values() if d.get("resumes") == running["id"]]
+
+    webhook.start()
+    hold.unlink()
+    code, output = finish(action)
+    assert code == 0, output
+    resumed = [d for d in webhook.history() if d.get("resumes") == running["id"]]
+    assert [d["state"] for d in resumed] == ["succeeded"], resumed
+    assert published(webhook) == new

@@ -44,6 +44,8 @@ class Webhook:
                "BIND_HOST": "127.0.0.1", "DEPLOY_REPO_URL": self.repo_url, "WEBHOOK_KEY": KEY,
                # no fallback poll: only the requests a test sends are deployed
                "DEPLOY_POLL_INTERVAL": "0", "WEBHOOK_LOG_LEVEL": "info"}
+        if self.proc is not None:
+            self.proc.wait(30)  # started again after a kill: the old one has ended
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = (self.state_dir / "webhook.log").open("ab")
         gunicorn = [sys.executable, "-m", "gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"]

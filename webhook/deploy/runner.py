@@ -71,9 +71,11 @@ class Runner:
         self._wake.set()
 
     def _loop(self) -> None:
-        while not self._stop.is_set() and not self.leader.acquire(timeout=1.0):
+        while not self._stop.is_set() and not self.going_away() and not self.leader.acquire(timeout=1.0):
             pass
-        if self._stop.is_set():
+        if self._stop.is_set() or self.going_away():
+            # A worker of a dead master is being ended: taking the deploy over would only interrupt it again.
+            self.leader.release()
             return
         log.info("event=runner_leader")
         try:
@@ -81,7 +83,7 @@ class Runner:
         except Exception:
             log.exception("event=runner_recover_failed")
         seen = None
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self.going_away():
             try:
                 stamp = self.ctx.history.stamp()
                 if stamp != seen:
