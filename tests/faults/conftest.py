@@ -1,14 +1,18 @@
-"""A native stack of its own for the fault tests (they kill its programs), with the fault DAGs."""
+"""Native stacks of their own for the fault tests (they kill its programs), with the fault DAGs."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import new_state_dir
+from tests.deploys import StackOrigin
 from tests.native_stack import NativeStack
+from tests.relay.fake_smee import FakeSmee
+from tests.webhook.gitrepo import good_dag
 
 FAULT_DAGS = Path(__file__).parent / "dags"
 
@@ -17,6 +21,36 @@ FAULT_DAGS = Path(__file__).parent / "dags"
 def fault_stack() -> NativeStack:
     state_dir = new_state_dir()
     stack = NativeStack.start(state_dir, {"STACK_EXTRA_DAGS_FOLDER": str(FAULT_DAGS)})
+    yield stack
+    stack.stop()
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fake_smee() -> FakeSmee:
+    """A local smee.io channel (the real one is on the internet) for the stack's relay to listen to."""
+    server = FakeSmee()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    with server.lock:
+        server.listeners.clear()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def gitops_fault_stack(fake_smee, tmp_path_factory) -> NativeStack:
+    """A stack in GitOps mode, as production runs: Airflow reads the webhook's mirror of a local bare origin
+    (`stack.origin`, a StackOrigin to push to), the smee relay listens to `fake_smee`, and the fault DAGs are
+    there too."""
+    state_dir = new_state_dir()
+    origin = StackOrigin(state_dir / "origin.git", tmp_path_factory.mktemp("clone"))
+    origin.commit({"dags/gitops_hello.py": good_dag("gitops_hello")}, "Initial DAGs (#1)")
+    stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare),
+                                          "STACK_EXTRA_DAGS_FOLDER": str(FAULT_DAGS),
+                                          "SMEE_URL": fake_smee.channel})
+    stack.origin = origin
     yield stack
     stack.stop()
     shutil.rmtree(state_dir, ignore_errors=True)

@@ -107,3 +107,16 @@ def kill(pid: int) -> set[int]:
     under = tree(pid)
     os.kill(pid, signal.SIGKILL)
     return under
+
+
+def children(pid: int) -> set[int]:
+    return {p.pid for p in all_processes() if p.ppid == pid}
+
+
+def lock_holder(path: Path) -> int | None:
+    """The process that last took a webhook lock file (it writes its pid there); None if it is not running."""
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if alive({pid}) else None

@@ -1,0 +1,26 @@
+"""Fault tests: a task that waits 20 s deferred (in the triggerer, not on a worker), then one that runs after it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+from airflow.sdk import dag, task
+
+# retries only as a safety net: a trigger lost with its triggerer must be picked up again, not retried
+RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=5), "execution_timeout": timedelta(minutes=5)}
+
+
+@dag(dag_id="fault-deferred", schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["test"],
+     default_args={"owner": "data-platform", **RETRIES}, max_active_runs=5)
+def fault_deferred():
+    wait = TimeDeltaSensor(task_id="wait", delta=timedelta(seconds=20), deferrable=True)
+
+    @task
+    def after() -> str:
+        return "done"
+
+    wait >> after()
+
+
+fault_deferred()
