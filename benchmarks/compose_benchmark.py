@@ -77,9 +77,8 @@ def docker_stats_mib(stack: ComposeStack) -> float:
 def native(exits: ExitStack, args) -> dict:
     state_dir = new_state_dir()
     exits.callback(shutil.rmtree, state_dir, ignore_errors=True)
-    origin_dir = Path(tempfile.mkdtemp(prefix="bench-origin-"))
-    origin_dir.chmod(0o755)  # the stack runs as its own user (STACK_USER) and fetches from here
-    origin = make_origin(origin_dir, owner=None)
+    # inside the state folder, which `up` hands to the stack's user (it fetches from here)
+    origin = make_origin(state_dir / "bench-origin", owner=None)
     started = time.monotonic()
     stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare)})
     cold = time.monotonic() - started

@@ -30,13 +30,15 @@ import requests
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from tests.webhook.gitrepo import good_dag  # noqa: E402
+from tests.webhook.gitrepo import GITCONFIG, good_dag  # noqa: E402
 from webhook.auth import signed_headers  # noqa: E402
 
 
 def git(*args: str, cwd: Path) -> str:
+    # safe.directory=*: the origin belongs to the stack's user, the benchmark runs as root
     env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org"}
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
+           "GIT_CONFIG_GLOBAL": str(GITCONFIG)}
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -159,9 +161,8 @@ def native_stack(stack: ExitStack) -> dict:
 
     state_dir = new_state_dir()
     stack.callback(shutil.rmtree, state_dir, ignore_errors=True)
-    origin_dir = Path(tempfile.mkdtemp(prefix="bench-origin-"))
-    origin_dir.chmod(0o755)  # the stack runs as its own user (STACK_USER) and fetches from here
-    origin = Origin(origin_dir)
+    # inside the state folder, which `up` hands to the stack's user (it fetches from here)
+    origin = Origin(state_dir / "bench-origin")
     origin.commit({"dags/hello.py": good_dag("hello", "x")}, "initial")
     native = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": origin.url})
     stack.callback(native.stop)

@@ -14,12 +14,10 @@ import argparse
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
 from contextlib import ExitStack
-from pathlib import Path
 
 import psutil
 
@@ -111,9 +109,8 @@ def main() -> int:
     with ExitStack() as exits:
         state_dir = new_state_dir()
         exits.callback(shutil.rmtree, state_dir, ignore_errors=True)
-        origin_dir = Path(tempfile.mkdtemp(prefix="soak-origin-"))
-        origin_dir.chmod(0o755)  # the stack runs as its own user (STACK_USER) and fetches from here
-        origin = make_origin(origin_dir, owner=None)
+        # inside the state folder, which `up` hands to the stack's user (it fetches from here)
+        origin = make_origin(state_dir / "soak-origin", owner=None)
         stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare)})
         exits.callback(stack.stop)
         bench = Bench(stack.url("webhook"), stack.url("airflow"), origin.bare, stack.settings["WEBHOOK_KEY"],
