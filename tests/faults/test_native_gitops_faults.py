@@ -215,20 +215,35 @@ def test_the_relay_killed_comes_back_and_no_deploy_is_lost(gitops_fault_stack, f
 
 def test_a_deferred_task_survives_the_triggerer_killed(gitops_fault_stack):
     """kill -9 of the triggerer while a sensor waits deferred in it: the restarted triggerer picks the trigger
-    up again (once the old one's heartbeat is stale), the sensor completes on its first try, the task after it
-    runs once, and nothing of the old triggerer is left."""
+    up again (once the old one's heartbeat is 30 s stale), the sensor completes on its first try, the task after
+    it runs once, and nothing of the old triggerer is left."""
     stack = gitops_fault_stack
     run_id = stack.trigger_dag("fault-deferred")
+
+    def sensor() -> dict:
+        return {t["task_id"]: t for t in stack.task_instances("fault-deferred", run_id)}["wait"]
+
     deadline = time.monotonic() + BOUND
-    while {t["task_id"]: t["state"] for t in stack.task_instances("fault-deferred", run_id)}.get("wait") != "deferred":
-        assert time.monotonic() < deadline, "the sensor never deferred"
+    while sensor()["state"] != "deferred" or not (sensor().get("trigger") or {}).get("triggerer_id"):
+        assert time.monotonic() < deadline, "the sensor never deferred to a triggerer"
         time.sleep(0.3)
+    before = sensor()["trigger"]["triggerer_id"]
     time.sleep(2)
     killed, since = kill(program_pid(stack.state_dir, "airflow-triggerer")), time.monotonic()
+    holders = set()
+    while (now := sensor())["state"] == "deferred":
+        holder = (now.get("trigger") or {}).get("triggerer_id")
+        if holder not in holders | {before, None}:
+            record("kill -9 airflow-triggerer while a task is deferred (kill to the trigger taken over)", since, 1)
+        holders.add(holder)
+        assert time.monotonic() - since < BOUND, "the sensor stayed deferred"
+        time.sleep(0.5)
+    assert holders - {before, None}, f"no other triggerer took the trigger over: {holders}"
     assert stack.wait_run("fault-deferred", run_id, timeout=BOUND) == "success"
     tries = {t["task_id"]: t["try_number"] for t in stack.task_instances("fault-deferred", run_id)}
     assert tries == {"wait": 1, "after": 1}, "nothing failed and nothing ran twice"
-    record("kill -9 airflow-triggerer while a task is deferred (20 s sensor)", since, 1)
+    record("kill -9 airflow-triggerer while a task is deferred (kill to the run's success; the sensor is due 45 s "
+           "after the trigger)", since, 1)
     assert wait_gone(killed) == set(), "processes of the killed triggerer outlived it"
     again = stack.trigger_dag("fault-deferred")
     assert stack.wait_run("fault-deferred", again, timeout=BOUND) == "success"

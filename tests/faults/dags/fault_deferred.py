@@ -1,4 +1,6 @@
-"""Fault tests: a task that waits 20 s deferred (in the triggerer, not on a worker), then one that runs after it."""
+"""Fault tests: a sensor that waits deferred (in the triggerer, not on a worker) until 45 s after the run was
+triggered, longer than a killed triggerer's triggers take to be picked up again (30 s without its heartbeat);
+then a task that runs after it."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=5), "execution_timeout
 @dag(dag_id="fault-deferred", schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["test"],
      default_args={"owner": "data-platform", **RETRIES}, max_active_runs=5)
 def fault_deferred():
-    wait = TimeDeltaSensor(task_id="wait", delta=timedelta(seconds=20), deferrable=True)
+    wait = TimeDeltaSensor(task_id="wait", delta=timedelta(seconds=45), deferrable=True)
 
     @task
     def after() -> str:
