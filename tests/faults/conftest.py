@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,12 @@ def gitops_fault_stack(fake_smee, tmp_path_factory) -> NativeStack:
     yield stack
     stack.stop()
     shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def hold() -> Path:
+    """A file that a held DAG (held_dag.py) waits on, in /tmp where the stack's user can see it."""
+    path = Path(f"/tmp/fault-hold-{uuid.uuid4().hex}")
+    path.touch()
+    yield path
+    path.unlink(missing_ok=True)

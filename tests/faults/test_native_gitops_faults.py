@@ -12,8 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -117,14 +115,6 @@ def webhook_back(stack, not_leader: int) -> int:
         time.sleep(0.3)
     raise TimeoutError("the webhook did not come back")
 
-
-@pytest.fixture
-def hold():
-    """A file a held DAG waits on, where the stack's user can see it."""
-    path = Path(f"/tmp/fault-hold-{uuid.uuid4().hex}")
-    path.touch()
-    yield path
-    path.unlink(missing_ok=True)
 
 
 # ---- the webhook killed mid-deploy -----------------------------------------------------------------------

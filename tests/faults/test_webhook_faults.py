@@ -1,15 +1,14 @@
-"""Faults of the deploy webhook itself, run as the stack runs it (gunicorn, three workers, the runner thread)
-on a state folder of its own, with a real origin and no Airflow: the worker running a deploy killed in the
-middle of validating it, and the deploy folder's disk full. What is asserted is what a user checks: what the
-GitHub Action's step (scripts/trigger_deploy.py) says, what GET /deploys/<id> says, and which commit is
-published; plus that nothing of a killed process outlives it."""
+"""Faults of the deploy webhook itself, run as the native stack runs it (gunicorn under stackctl.reaper, three
+workers, the runner thread) on a state folder of its own, with a real origin and no Airflow: gunicorn's master
+or the worker running a deploy killed in the middle of validating it, and the deploy folder's disk full. What
+is asserted is what a user checks: what the GitHub Action's step (scripts/trigger_deploy.py) says, what
+GET /deploys/<id> says, and which commit is published; plus that nothing of a killed process outlives it."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -50,14 +49,6 @@ def origin(tmp_path) -> Origin:
     repo.commit({"dags/hello.py": good_dag("hello")}, "Initial DAGs (#1)")
     return repo
 
-
-@pytest.fixture
-def hold():
-    """A file a held DAG waits on; in /tmp, where the validation (any user) can see it."""
-    path = Path(f"/tmp/fault-hold-{uuid.uuid4().hex}")
-    path.touch()
-    yield path
-    path.unlink(missing_ok=True)
 
 
 @pytest.fixture
