@@ -73,7 +73,10 @@ def end_leftovers(grace: float = GRACE_SECONDS) -> list[int]:
     me = os.getpid()
     left = descendants(me)
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in left:
+        # again at SIGKILL: whatever was started during the grace period goes too
+        current = descendants(me) if sig == signal.SIGKILL else left
+        left = sorted(set(left) | set(current))
+        for pid in current:
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
@@ -82,6 +85,7 @@ def end_leftovers(grace: float = GRACE_SECONDS) -> list[int]:
         while time.monotonic() < deadline:
             _reap()
             if not descendants(me):
+                _reap()  # the last ones may have become zombies since
                 return left
             time.sleep(0.1)
     _reap()
