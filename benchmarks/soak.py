@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -94,10 +95,12 @@ class Runs:
 
 
 def growth_per_hour(samples: list[dict], key: str) -> float:
+    """Least-squares slope over the samples after the warm-up: one noisy sample cannot make a trend."""
     after = [s for s in samples if s["at"] - samples[0]["at"] >= WARM_UP]
-    if len(after) < 2 or after[-1]["at"] == after[0]["at"]:
+    if len(after) < 3:
         return float("nan")
-    return (after[-1][key] - after[0][key]) / ((after[-1]["at"] - after[0]["at"]) / 3600)
+    slope, _ = statistics.linear_regression([s["at"] for s in after], [s[key] for s in after])
+    return slope * 3600
 
 
 def main() -> int:
