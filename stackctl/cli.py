@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from stackctl import health, native, ports, postgres, privileges, redis, secrets_file, supervisor, system
+from stackctl import health, native, ports, postgres, privileges, redis, secrets_file, supervisor, system, task_user
 from stackctl import settings as settings_mod
 from stackctl.devservices import dev_programs, prepare_dev_files
 from stackctl.services import CLI, SERVICES, by_name
@@ -74,29 +74,53 @@ def _state_dir(environ: dict[str, str]) -> Path:
     return Path(environ.get("STACK_STATE_DIR") or settings_mod.PROJECT_DIR / ".state").resolve()
 
 
+def _venv(environ: dict[str, str]) -> Path:
+    return Path(environ.get("STACK_VENV") or settings_mod.PROJECT_DIR / ".venv")
+
+
 def _needs(environ: dict[str, str]) -> dict[str, Path]:
     """What the stack user must be able to read: the checkout, the virtualenv, its Python, the state folder."""
-    venv = Path(environ.get("STACK_VENV") or settings_mod.PROJECT_DIR / ".venv")
+    venv = _venv(environ)
     return {"the checkout": settings_mod.PROJECT_DIR, "the virtualenv": venv,
             # a virtualenv made from a Python under /root (pyenv's, say) does not run for anyone else
             "the virtualenv's Python": (venv / "bin" / "python").resolve(), "the state folder": _state_dir(environ)}
 
 
 def up(environ: dict[str, str]) -> int:
-    """Start everything. As root, only the installing, the stack user and its state folder are done as root;
-    the rest runs as that user (stackctl/privileges.py)."""
+    """Start everything. As root, only the installing, the two users and the state folder are done as root,
+    and starting the task user's supervisord when asked; the rest runs as the stack user
+    (stackctl/privileges.py), the worker as the task user (stackctl/task_user.py)."""
     if not privileges.is_root():
         return _up(environ)
     environ = settings_mod.with_env_file(environ)
     state_dir = _state_dir(environ)
     user = privileges.ensure_user(environ.get("STACK_USER") or privileges.DEFAULT_USER, echo)
-    system.ensure_packages(echo=echo)
-    install_relay(settings_mod.PROJECT_DIR, environ.get("SMEE_URL", ""))
     if state_dir.exists() and os.stat(state_dir).st_uid == 0 and _alive(state_dir / "run" / "supervisord.pid"):
         raise RuntimeError(f"the stack in {state_dir} was started as root; stop it (./stack down), then `up` "
                            f"starts it again as {user.pw_name}")
+    tasks = privileges.ensure_task_user(user, environ.get("STACK_TASK_USER") or task_user.DEFAULT_USER, echo)
+    system.ensure_packages(echo=echo)
+    install_relay(settings_mod.PROJECT_DIR, environ.get("SMEE_URL", ""))
     privileges.hand_over(state_dir, user, echo)
-    return privileges.run_as("up", user, _needs(environ), lambda: guarded("up", _up, environ))
+    channel = privileges.Channel(lambda: start_task_supervisord(environ, tasks))
+    apart = task_user.Apart(tasks.pw_gid, channel.ask)
+    return privileges.run_as("up", user, _needs(environ), lambda: guarded("up", _up, environ, apart), channel)
+
+
+def start_task_supervisord(environ: dict[str, str], user) -> str:
+    """As root, when the stack user's `up` asks: the task user's supervisord, from its one configuration path.
+    Root opens nothing in the state folder: it becomes the task user before it runs supervisord."""
+    state_dir = _state_dir(environ)
+    venv = _venv(environ)
+    needs = {"the checkout": settings_mod.PROJECT_DIR, "the virtualenv": venv,
+             "the virtualenv's Python": (venv / "bin" / "python").resolve(),
+             "its folder in the state folder": task_user.folder(state_dir)}
+    env = {name: os.environ[name] for name in native.PASSTHROUGH if name in os.environ}
+    argv = [str(venv / "bin" / "supervisord"), "-c", str(task_user.config_path(state_dir))]
+    code = privileges.spawn_as(user, needs, argv, env, 0o007, "task user", "STACK_TASK_USER")
+    if code == 0:
+        return ""
+    return f"the task user's supervisord did not start (exit {code}); see {task_user.folder(state_dir) / 'logs'}"
 
 
 def install_relay(project_dir: Path, smee_url: str) -> None:
@@ -107,10 +131,12 @@ def install_relay(project_dir: Path, smee_url: str) -> None:
                        check=True, stdout=subprocess.DEVNULL, umask=0o022)  # read by the relay's user
 
 
-def _up(environ: dict[str, str]) -> int:
+def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
+    """Everything but the root work. `apart`: the worker runs as the task user (only when `up` runs as root)."""
     state_dir = _state_dir(environ)
     state_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(state_dir, 0o700)  # secrets, the database, the broker's messages: nobody else's business
+    if apart is None:
+        os.chmod(state_dir, 0o700)  # secrets, the database, the broker's messages: nobody else's business
     if settings_mod.layered_values(environ, state_dir).get("ENVIRONMENT") != "production":
         written = secrets_file.ensure(state_dir, environ)
         if written:
@@ -135,20 +161,29 @@ def _up(environ: dict[str, str]) -> int:
             public = {k: v for k, v in settings.ports.items() if k.startswith("PUBLIC_")}
             ports.check_free(public, settings["HAPROXY_BIND"])
             ports.check_free({k: v for k, v in settings.ports.items() if k not in public}, settings["BIND_HOST"])
+        elif apart:
+            check_groups(settings, apart.gid)
         if postgres.ensure_cluster(settings):
             echo(f"created the PostgreSQL cluster in {native.postgres_dirs(settings)[0]}")
         redis.write_config(settings)
         Path(settings["DIAGNOSTICS_DIR"]).mkdir(parents=True, exist_ok=True)
         (settings.state_dir / "logs").mkdir(exist_ok=True)
+        if apart:
+            task_user.prepare(settings, apart.gid)
+        else:
+            supervisor.shutdown_tasks(settings)
+            task_user.forget(settings)
         prepare_dev_files(settings)
         install_relay(settings.project_dir, settings.get("SMEE_URL"))
         extra = dev_programs(settings)
-        supervisor.write_env_files(settings, extra)
-        supervisor.config_path(settings).write_text(supervisor.render(settings, extra))
+        supervisor.write_env_files(settings, extra, apart=apart is not None)
+        supervisor.config_path(settings).write_text(supervisor.render(settings, extra, apart=apart is not None))
         if already:
-            supervisor.reload_config(settings)
+            supervisor.reload_config(settings, supervisor.main(settings))
         else:
             supervisor.start_daemon(settings)
+        if apart:
+            start_task_supervisord_as_asked(settings, apart)
         failed = supervisor.start(settings, "postgres", "redis")
         if failed:
             raise RuntimeError("could not start the databases: " + "; ".join(failed))
@@ -184,12 +219,39 @@ def _up(environ: dict[str, str]) -> int:
     return 0
 
 
+def start_task_supervisord_as_asked(settings: Settings, apart: task_user.Apart) -> None:
+    """Write the task user's supervisord configuration; have root start it, or have it re-read it."""
+    tasks = supervisor.for_tasks(settings)
+    task_user.write_config(settings, supervisor.render_tasks(settings))
+    if supervisor.is_running(settings, tasks):
+        supervisor.reload_config(settings, tasks)
+        return
+    # a `down` arriving meanwhile waits until it has started, so it finds it and stops it
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        apart.start_supervisord()
+        supervisor.wait_started(tasks)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def check_groups(settings: Settings, gid: int) -> None:
+    """A stack started before its programs were in the task user's group cannot read the worker's task logs."""
+    pid = int(supervisor.pidfile(settings).read_text())
+    with open(f"/proc/{pid}/status") as handle:
+        groups = next((line.split()[1:] for line in handle if line.startswith("Groups:")), [])
+    if str(gid) not in groups:
+        raise RuntimeError(f"the stack in {settings.state_dir} was started before the Celery worker ran as the "
+                           f"task user, and its programs could not read the task logs: stop it (./stack down), "
+                           f"then `up` starts it again")
+
+
 def stop_after_failure(settings: Settings, already: bool) -> None:
     """A failed `up` stops supervisord and every program under it, if it started them; the logs stay."""
     if already:
         echo("`up` failed; the stack was running before it and is left running (`./stack down` stops it)")
         return
-    if supervisor.is_running(settings):
+    if supervisor.is_running(settings) or supervisor.is_running(settings, supervisor.for_tasks(settings)):
         echo(f"`up` failed: stopping everything this `up` started (supervisord, postgres, redis and the rest); "
              f"the logs stay in {settings.state_dir / 'logs'}")
         supervisor.shutdown(settings)
@@ -215,7 +277,7 @@ def down(environ: dict[str, str]) -> int:
         deadline = time.monotonic() + 90
         while _alive(_up_pidfile(settings)) and time.monotonic() < deadline:
             time.sleep(0.2)
-    if supervisor.is_running(settings):
+    if supervisor.is_running(settings) or supervisor.is_running(settings, supervisor.for_tasks(settings)):
         started = time.monotonic()
         supervisor.shutdown(settings)
         echo(f"stopped in {time.monotonic() - started:.1f} s; state kept in {settings.state_dir}")
@@ -262,7 +324,7 @@ def restart(environ: dict[str, str], name: str) -> int:
     settings = settings_mod.load(environ)
     if not supervisor.is_running(settings):
         raise RuntimeError(f"the stack is not running (state folder {settings.state_dir})")
-    result = supervisor.ctl(settings, "restart", name)
+    result = supervisor.ctl(settings, supervisor.of(settings, name), "restart", name)
     echo(result.stdout.strip())
     return 0 if "ERROR" not in result.stdout else 1
 
@@ -271,7 +333,10 @@ def airflow(environ: dict[str, str], args: list[str]) -> int:
     """Run the Airflow CLI with the stack's configuration (the native `docker compose run airflow-cli`)."""
     settings = settings_mod.load(environ)
     env = native.environment(CLI, settings)
-    return subprocess.call([settings.bin("airflow"), *args], env=env, cwd=settings.project_dir)
+    # `dags test` runs tasks in this process: what they write where the worker writes too (the diagnostics page,
+    # task logs: the task user's group, setgid) must stay writable by the worker, as what the worker writes is
+    umask = 0o007 if task_user.is_apart(settings) else 0o027
+    return subprocess.call([settings.bin("airflow"), *args], env=env, cwd=settings.project_dir, umask=umask)
 
 
 def main(argv: list[str] | None = None) -> int:

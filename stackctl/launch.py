@@ -1,5 +1,6 @@
-"""Run one service with the environment `up` resolved for it (supervisord only knows the state folder), under
-stackctl.reaper so nothing the service starts outlives it."""
+"""Run one service with the environment `up` resolved for it (supervisord only knows the state folder, and where
+the environment files are when not in run/env: the worker's, as the task user), under stackctl.reaper so
+nothing the service starts outlives it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from stackctl import reaper
 
 
 def main(name: str) -> None:
-    path = Path(os.environ["STACK_STATE_DIR"]) / "run" / "env" / f"{name}.json"
+    folder = os.environ.get("STACK_SPEC_DIR") or Path(os.environ["STACK_STATE_DIR"]) / "run" / "env"
+    path = Path(folder) / f"{name}.json"
     spec = json.loads(path.read_text())
     sys.exit(reaper.run(spec["argv"], spec["env"]))
 

@@ -1,22 +1,34 @@
-"""Run the native stack as an unprivileged user when `./stack` runs as root.
+"""Run the native stack as unprivileged users when `./stack` runs as root.
 
 As root, `up` does only what needs root: it installs the system packages, creates the stack user (STACK_USER,
-default gitops-airflow) and gives it the state folder. Everything else (the secrets, PostgreSQL's initdb,
-supervisord and so every program under it) runs in a child process that has given up root for good. The other
-commands (status, logs, restart, down, airflow) run as the state folder's owner. Root thus never reads, writes
-or signals anything the stack user controls: no file in its folder, no pid in its pidfiles.
+default gitops-airflow) and the task user (STACK_TASK_USER, default gitops-airflow-tasks, stackctl/task_user.py)
+and gives the stack user the state folder. Everything else (the secrets, PostgreSQL's initdb, supervisord and
+so every program under it) runs in a child process that has given up root for good. The Celery worker, where
+tasks run, runs as the task user under a supervisord of its own, which root starts when that child asks
+(Channel below). The other commands (status, logs, restart, down, airflow) run as the state folder's owner.
+Root thus never reads, writes or signals anything the unprivileged users control: no file in their folders, no
+pid in their pidfiles.
 
-supervisord itself runs as the stack user, rather than as root with `user=` on each program: no program needs
-root (HAProxy binds only ports above 1024, PostgreSQL refuses root), and a root supervisord would be a root
-process re-reading, on every `up`, a configuration in a folder the stack user can write, and serving a control
-socket. The cost: one user for every program, and PostgreSQL runs as that user too (a cluster an older `up`
-created as the `postgres` user is handed over with the rest of the folder).
+Two supervisords, each run as its user, rather than one as root with `user=` on each program. No program needs
+root (HAProxy binds only ports above 1024, PostgreSQL refuses root), and a root supervisord would open, for as
+long as the stack runs, its configuration, its log and every program's log by path, rotating them by renaming:
+in a folder the stack user can write, a symbolic link would point root at any file of the machine, so all of it
+would have to move to a root-owned place outside the state folder, and `status`, `restart` and `down` would
+talk to a root process's control socket. Here the one thing root does for the stack user is fixed: run
+`supervisord -c <state>/tasks/supervisord.conf` as the task user. What the stack user writes in that file runs
+as the task user, who holds less than the stack user already does (and cannot change the file). The cost: a
+second supervisord, asked through its socket (the stack user is in the task user's group) since the stack user
+cannot signal it; if it dies, the next `up` as root starts it.
+PostgreSQL runs as the stack user too (a cluster an older `up` created as the `postgres` user is handed over
+with the rest of the folder).
 """
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
+import select
 import shutil
 import signal
 import stat
@@ -26,6 +38,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from stackctl import task_user
+
 DEFAULT_USER = "gitops-airflow"
 
 
@@ -33,19 +47,41 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
-def ensure_user(name: str, echo: Callable[[str], None]) -> pwd.struct_passwd:
-    """The stack user, created when missing as a system user with no home and no login shell."""
+def ensure_user(name: str, echo: Callable[[str], None], variable: str = "STACK_USER", default: str = DEFAULT_USER,
+                runs: str = "the stack's programs") -> pwd.struct_passwd:
+    """The stack user (or, with `variable` STACK_TASK_USER, the task user), created when missing as a system
+    user with no home and no login shell."""
     try:
         user = pwd.getpwnam(name)
     except KeyError:
-        user = _create_user(name, echo)
+        user = _create_user(name, echo, variable, runs)
     if user.pw_uid == 0:
-        raise RuntimeError(f"STACK_USER={name} is root; the stack's programs run as an unprivileged user "
-                           f"(unset STACK_USER for {DEFAULT_USER})")
+        raise RuntimeError(f"{variable}={name} is root; {runs} run as an unprivileged user "
+                           f"(unset {variable} for {default})")
     return user
 
 
-def _create_user(name: str, echo: Callable[[str], None]) -> pwd.struct_passwd:
+def ensure_task_user(stack: pwd.struct_passwd, name: str, echo: Callable[[str], None]) -> pwd.struct_passwd:
+    """The task user: another user, with a group of its own, of which the stack user is a member."""
+    user = ensure_user(name, echo, "STACK_TASK_USER", task_user.DEFAULT_USER, "the Celery worker and every task")
+    if user.pw_uid == stack.pw_uid or user.pw_gid == stack.pw_gid:
+        raise RuntimeError(f"STACK_TASK_USER={name} shares its user or group with STACK_USER={stack.pw_name}; "
+                           f"tasks need a user and a group of their own "
+                           f"(unset STACK_TASK_USER for {task_user.DEFAULT_USER})")
+    group = grp.getgrgid(user.pw_gid)
+    if stack.pw_name not in group.gr_mem:
+        command = [shutil.which("usermod") or "/usr/sbin/usermod", "--append", "--groups", group.gr_name,
+                   stack.pw_name]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"could not add {stack.pw_name} to the group {group.gr_name} ({result.stderr.strip()}): "
+                               f"the stack's programs read task logs through it. As root: {' '.join(command)}")
+        echo(f"added {stack.pw_name} to the group {group.gr_name} (it reads the task logs and controls the worker)")
+    return user
+
+
+def _create_user(name: str, echo: Callable[[str], None], variable: str = "STACK_USER",
+                 runs: str = "the stack's programs") -> pwd.struct_passwd:
     command = [shutil.which("useradd") or "/usr/sbin/useradd", "--system", "--user-group", "--no-create-home",
                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name]
     try:
@@ -56,11 +92,11 @@ def _create_user(name: str, echo: Callable[[str], None]) -> pwd.struct_passwd:
     try:
         user = pwd.getpwnam(name)  # created now, or by another `up` at the same moment
     except KeyError:
-        raise RuntimeError(f"could not create the system user {name} that runs the stack's programs ({problem}); "
-                           f"create it (useradd --system --no-create-home --shell /usr/sbin/nologin {name}) "
-                           f"or set STACK_USER to an existing unprivileged user") from None
+        raise RuntimeError(f"could not create the system user {name} that runs {runs} ({problem}); "
+                           f"create it (useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "
+                           f"{name}) or set {variable} to an existing unprivileged user") from None
     if result is not None and result.returncode == 0:
-        echo(f"created the system user {name}; the stack's programs run as it")
+        echo(f"created the system user {name}; {runs} run as it")
     return user
 
 
@@ -119,7 +155,8 @@ def owner_of(state_dir: Path) -> pwd.struct_passwd | None:
                            f"give it to the stack user (chown -R {DEFAULT_USER}: {state_dir})") from None
 
 
-def drop_to(user: pwd.struct_passwd, needs: dict[str, Path]) -> None:
+def drop_to(user: pwd.struct_passwd, needs: dict[str, Path], role: str = "stack user",
+            variable: str = "STACK_USER") -> None:
     """Become `user` for good (groups, then gid, then uid), then check it can read everything in `needs`
     (what -> path)."""
     os.initgroups(user.pw_name, user.pw_gid)
@@ -127,10 +164,11 @@ def drop_to(user: pwd.struct_passwd, needs: dict[str, Path]) -> None:
     os.setresuid(user.pw_uid, user.pw_uid, user.pw_uid)
     os.environ.update(HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name)
     for what, path in needs.items():
-        _check_reachable(user.pw_name, what, path)
+        _check_reachable(user.pw_name, what, path, role, variable)
 
 
-def _check_reachable(name: str, what: str, path: Path) -> None:
+def _check_reachable(name: str, what: str, path: Path, role: str = "stack user",
+                     variable: str = "STACK_USER") -> None:
     if os.access(path, os.R_OK | os.X_OK):
         return
     blocked = path
@@ -144,9 +182,9 @@ def _check_reachable(name: str, what: str, path: Path) -> None:
     except OSError as error:
         detail = error.strerror or str(error)
     where = f", {what}" if blocked == path else f" on the way to {what}, {path}"
-    raise RuntimeError(f"the stack user {name} cannot enter {blocked} ({detail}){where}. The checkout, the "
+    raise RuntimeError(f"the {role} {name} cannot enter {blocked} ({detail}){where}. The checkout, the "
                        f"virtualenv and its Python, and the state folder must all be readable by that user: open "
-                       f"the folders above them (chmod o+x), move them, or set STACK_USER. A virtualenv made from "
+                       f"the folders above them (chmod o+x), move them, or set {variable}. A virtualenv made from "
                        f"a Python under /root (pyenv's, say): remove it, and ./stack makes a new one from a Python "
                        f"every user can run")
 
@@ -158,10 +196,55 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def run_as(command: str, user: pwd.struct_passwd, needs: dict[str, Path], work: Callable[[], int]) -> int:
+class Channel:
+    """How a child that gave up root asks its root parent for the one thing it may not do itself, `action`
+    (start the task user's supervisord), and hears back. The request carries nothing: what root does is fixed
+    before the child exists. `action` returns "" when done, else a sentence the child raises."""
+
+    def __init__(self, action: Callable[[], str]):
+        self.action = action
+        self._requests = os.pipe()
+        self._answers = os.pipe()
+
+    def ask(self) -> None:
+        """In the child: have root do it; RuntimeError with root's sentence if it failed."""
+        os.write(self._requests[1], b"?")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = os.read(self._answers[0], 4096)
+            if not chunk:
+                raise RuntimeError("the root `up` that started this one is gone")
+            answer += chunk
+        if answer.strip():
+            raise RuntimeError(answer.decode().strip())
+
+    def _keep(self, side: str) -> None:
+        child = side == "child"
+        for fd in (self._requests[0], self._answers[1]) if child else (self._requests[1], self._answers[0]):
+            os.close(fd)
+
+    def _serve(self, child: int) -> int:
+        """In the parent: do what is asked until the child ends; return its wait status."""
+        while True:
+            ready, _, _ = select.select([self._requests[0]], [], [], 1.0)
+            if ready and os.read(self._requests[0], 1):
+                try:
+                    answer = self.action()
+                except Exception as error:  # noqa: BLE001 - the child says it, with the rest of its output
+                    answer = f"{type(error).__name__}: {error}"
+                os.write(self._answers[1], answer.replace("\n", " ").encode() + b"\n")
+                continue
+            pid, status = os.waitpid(child, 0 if ready else os.WNOHANG)  # end of file: the child is ending
+            if pid:
+                return status
+
+
+def run_as(command: str, user: pwd.struct_passwd, needs: dict[str, Path], work: Callable[[], int],
+           channel: Channel | None = None) -> int:
     """Run `work` in a child process that has become `user` for good; return its exit code.
 
-    The parent only waits: SIGTERM is passed on to the child, Ctrl-C reaches the child from the terminal.
+    The parent only waits (and does what the child asks through `channel`): SIGTERM is passed on to the child,
+    Ctrl-C reaches the child from the terminal.
     """
     sys.stdout.flush()
     sys.stderr.flush()
@@ -169,6 +252,8 @@ def run_as(command: str, user: pwd.struct_passwd, needs: dict[str, Path], work: 
     if child == 0:
         code = 1
         try:
+            if channel:
+                channel._keep("child")
             drop_to(user, needs)
             code = work()
         except SystemExit as error:
@@ -187,9 +272,39 @@ def run_as(command: str, user: pwd.struct_passwd, needs: dict[str, Path], work: 
     previous = (signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(child, signum)),
                 signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
-        _, status = os.waitpid(child, 0)
+        if channel:
+            channel._keep("parent")
+            status = channel._serve(child)
+        else:
+            _, status = os.waitpid(child, 0)
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def spawn_as(user: pwd.struct_passwd, needs: dict[str, Path], argv: list[str], env: dict[str, str],
+             umask: int, role: str, variable: str) -> int:
+    """Run `argv` as `user` (for good, from before exec) and wait for it; return its exit code. A daemon
+    (supervisord) returns once it has detached. A path in `needs` the user cannot reach is one sentence."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.umask(umask)
+            drop_to(user, needs, role, variable)
+            os.execve(argv[0], argv, env)
+        except RuntimeError as error:
+            print(f"stack up: {error}", file=sys.stderr)
+            code = 2
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code

@@ -1,4 +1,8 @@
-"""Run the stack's programs under supervisord: write its config, start it, talk to it, stop it."""
+"""Run the stack's programs under supervisord: write its config, start it, talk to it, stop it.
+
+One supervisord, the stack user's, runs every program; when `up` runs as root the Celery worker runs apart,
+under a supervisord of the task user's (stackctl/task_user.py), and every function here covers both.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from stackctl import native
+from stackctl import native, task_user
 from stackctl.services import SERVICES, Service
 from stackctl.settings import Settings
 
@@ -19,20 +24,64 @@ STOP_WAIT_SECONDS = 20
 WORKER_STOP_WAIT_SECONDS = 120
 
 
+@dataclass(frozen=True)
+class Supervisord:
+    """One supervisord: where its configuration, pidfile, control socket and logs are, and how it runs."""
+
+    config: Path
+    run: Path  # its pidfile and control socket
+    logs: Path  # its own log and its programs'
+    umask: str  # of the files it and its programs create
+    socket_mode: str
+
+    @property
+    def pidfile(self) -> Path:
+        return self.run / "supervisord.pid"
+
+    @property
+    def socket(self) -> Path:
+        return self.run / "supervisor.sock"
+
+
+def main(settings: Settings) -> Supervisord:
+    """The stack user's: every program (but the worker, when it runs apart)."""
+    run = settings.state_dir / "run"
+    # files are closed to other users; the socket is the stack user's alone
+    return Supervisord(run / "supervisord.conf", run, settings.state_dir / "logs", "027", "0700")
+
+
+def for_tasks(settings: Settings) -> Supervisord:
+    """The task user's: the worker alone. umask 007, not 027: the triggerer (the stack user, in the task user's
+    group) adds its logs to the task log folders the worker creates. The socket is open to that group, so the
+    stack user's `./stack status`, `restart` and `down` reach it."""
+    own = task_user.folder(settings.state_dir)
+    return Supervisord(task_user.config_path(settings.state_dir), own / "run", own / "logs", "007", "0770")
+
+
+def instances(settings: Settings) -> list[Supervisord]:
+    return [main(settings), for_tasks(settings)] if task_user.is_apart(settings) else [main(settings)]
+
+
+def of(settings: Settings, name: str) -> Supervisord:
+    """The supervisord that runs program `name`."""
+    apart = name == task_user.WORKER and task_user.is_apart(settings)
+    return for_tasks(settings) if apart else main(settings)
+
+
 def run_dir(settings: Settings) -> Path:
-    return settings.state_dir / "run"
+    return main(settings).run
 
 
 def config_path(settings: Settings) -> Path:
-    return run_dir(settings) / "supervisord.conf"
+    return main(settings).config
 
 
 def pidfile(settings: Settings) -> Path:
-    return run_dir(settings) / "supervisord.pid"
+    return main(settings).pidfile
 
 
 def log_path(settings: Settings, name: str) -> Path:
-    return settings.state_dir / "logs" / f"{name}.log"
+    return of(settings, name).logs / f"{name}.log"
 
 
 def _quote(value: str) -> str:
@@ -45,45 +94,66 @@ def supervised(settings: Settings) -> list[Service]:
     return [s for s in SERVICES if not s.oneshot and (not s.optional_setting or settings.get(s.optional_setting))]
 
 
-def write_env_files(settings: Settings, extra: dict[str, tuple[list[str], dict[str, str]]]) -> None:
-    """Each program's argv and environment, readable only by the owner: secrets stay out of the config file."""
+def write_env_files(settings: Settings, extra: dict[str, tuple[list[str], dict[str, str]]],
+                    apart: bool = False) -> None:
+    """Each program's argv and environment, readable only by the owner: secrets stay out of the config file.
+    The worker's, when it runs apart, goes where the task user can read it and nothing else of the stack's."""
     env_dir = run_dir(settings) / "env"
     env_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(env_dir, 0o700)
     specs = {s.name: (native.argv(s, settings), native.environment(s, settings)) for s in SERVICES}
     specs.update(extra)
     for name, (argv, env) in specs.items():
+        if apart and name == task_user.WORKER:
+            env = task_user.worker_environment(settings, env)
+            task_user.write_spec(settings, json.dumps({"argv": argv, "env": env}))
+            (env_dir / f"{name}.json").unlink(missing_ok=True)
+            continue
         fd = os.open(env_dir / f"{name}.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump({"argv": argv, "env": env}, handle)
 
 
-def render(settings: Settings, extra_programs: dict[str, tuple[list[str], dict[str, str]]] | None = None) -> str:
-    """The supervisord configuration for this state folder."""
-    run = run_dir(settings)
-    logs = settings.state_dir / "logs"
-    python = settings.bin("python")
-    lines = [
-        "[unix_http_server]", f"file={_quote(str(run / 'supervisor.sock'))}", "chmod=0700", "",
-        "[supervisord]", f"logfile={_quote(str(logs / 'supervisord.log'))}",
-        f"pidfile={_quote(str(pidfile(settings)))}", f"childlogdir={_quote(str(logs))}",
+def _header(sup: Supervisord) -> list[str]:
+    return [
+        "[unix_http_server]", f"file={_quote(str(sup.socket))}", f"chmod={sup.socket_mode}", "",
+        "[supervisord]", f"logfile={_quote(str(sup.logs / 'supervisord.log'))}",
+        f"pidfile={_quote(str(sup.pidfile))}", f"childlogdir={_quote(str(sup.logs))}",
         # logs, sockets and files the programs create are not readable by other users of the machine
-        "umask=027",
+        f"umask={sup.umask}",
         "logfile_maxbytes=10MB", "logfile_backups=3", "", "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
-        "[supervisorctl]", f"serverurl=unix://{_quote(str(run / 'supervisor.sock'))}", "",
+        "[supervisorctl]", f"serverurl=unix://{_quote(str(sup.socket))}", "",
     ]
+
+
+def render(settings: Settings, extra_programs: dict[str, tuple[list[str], dict[str, str]]] | None = None,
+           apart: bool = False) -> str:
+    """The stack user's supervisord configuration for this state folder (without the worker when apart)."""
+    sup = main(settings)
+    python = settings.bin("python")
+    lines = _header(sup)
     for priority, service in enumerate(supervised(settings), start=1):
+        if apart and service.name == task_user.WORKER:
+            continue
         if service.name in ("postgres", "redis"):
             command = " ".join(native.argv(service, settings))  # no secrets in these
         else:
             command = f"{python} -m stackctl.launch {service.name}"
-        # no `user=`: supervisord itself runs as the stack user, so every program does (stackctl/privileges.py)
-        lines += _program(settings, service.name, command, priority,
+        # no `user=`: each supervisord runs as its user, so its programs do (stackctl/privileges.py)
+        lines += _program(settings, sup, service.name, command, priority,
                           stopsignal="INT" if service.name == "postgres" else "TERM")
     for name in extra_programs or {}:
-        lines += _program(settings, name, f"{python} -m stackctl.launch {name}", 90)
+        lines += _program(settings, sup, name, f"{python} -m stackctl.launch {name}", 90)
     return "\n".join(lines) + "\n"
+
+
+def render_tasks(settings: Settings) -> str:
+    """The task user's supervisord configuration: the worker alone, its environment file in the task folder."""
+    sup = for_tasks(settings)
+    command = f"{settings.bin('python')} -m stackctl.launch {task_user.WORKER}"
+    return "\n".join(_header(sup) + _program(settings, sup, task_user.WORKER, command, 1,
+                                              spec_dir=task_user.folder(settings.state_dir))) + "\n"
 
 
 def _stop_options(name: str, launched: bool) -> list[str]:
@@ -95,83 +165,134 @@ def _stop_options(name: str, launched: bool) -> list[str]:
     return [f"stopasgroup={'false' if launched else 'true'}", "killasgroup=true", f"stopwaitsecs={wait}"]
 
 
-def _program(settings: Settings, name: str, command: str, priority: int, stopsignal: str = "TERM") -> list[str]:
+def _program(settings: Settings, sup: Supervisord, name: str, command: str, priority: int,
+             stopsignal: str = "TERM", spec_dir: Path | None = None) -> list[str]:
+    environment = f'STACK_STATE_DIR="{_quote(str(settings.state_dir))}"'
+    if spec_dir:  # where stackctl.launch finds the program's environment, when not in run/env
+        environment += f',STACK_SPEC_DIR="{_quote(str(spec_dir))}"'
     lines = [
         f"[program:{name}]", f"command={_quote(command)}",
         f"directory={_quote(str(settings.project_dir))}",
-        f'environment=STACK_STATE_DIR="{_quote(str(settings.state_dir))}"',
+        f"environment={environment}",
         "autostart=false", "autorestart=true", "startsecs=3", "startretries=100", f"priority={priority}",
         f"stopsignal={stopsignal}", *_stop_options(name, "stackctl.launch" in command),
-        "redirect_stderr=true", f"stdout_logfile={_quote(str(log_path(settings, name)))}",
+        "redirect_stderr=true", f"stdout_logfile={_quote(str(sup.logs / f'{name}.log'))}",
         "stdout_logfile_maxbytes=20MB", "stdout_logfile_backups=3",
     ]
     return lines + [""]
 
 
-def is_running(settings: Settings) -> bool:
+def _pid(sup: Supervisord) -> int | None:
+    """Its pid, if it is running. A supervisord of another user (the task user's) cannot be signalled, which
+    still says it runs (a stale pidfile naming another user's process does not leave a control socket)."""
     try:
-        pid = int(pidfile(settings).read_text().strip())
+        pid = int(sup.pidfile.read_text().strip())
         os.kill(pid, 0)
+    except PermissionError:
+        return pid if sup.socket.exists() else None
     except (OSError, ValueError):
-        return False
-    return True
+        return None
+    return pid
+
+
+def is_running(settings: Settings, sup: Supervisord | None = None) -> bool:
+    return _pid(sup or main(settings)) is not None
 
 
 def start_daemon(settings: Settings) -> None:
+    """Start the stack user's supervisord (the task user's is started by root: stackctl/privileges.py)."""
     # umask before supervisord opens its own log (its `umask` setting covers only what comes after). Only the
-    # basic variables, not the caller's whole environment: a task runs as the same user as supervisord and so
-    # may read its /proc/<pid>/environ (each program gets its own from run/env/<name>.json)
+    # basic variables, not the caller's whole environment: a program may read its supervisord's
+    # /proc/<pid>/environ (each program gets its own from run/env/<name>.json)
     env = {name: os.environ[name] for name in native.PASSTHROUGH if name in os.environ}
     subprocess.run([settings.bin("supervisord"), "-c", str(config_path(settings))], check=True, umask=0o027,
                    env=env)
-    deadline = time.monotonic() + 10
-    while not (run_dir(settings) / "supervisor.sock").exists():
+    wait_started(main(settings))
+
+
+def wait_started(sup: Supervisord, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not (sup.socket.exists() and _pid(sup)):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"supervisord did not start; see {settings.state_dir / 'logs' / 'supervisord.log'}")
+            raise RuntimeError(f"supervisord did not start; see {sup.logs / 'supervisord.log'}")
         time.sleep(0.05)
 
 
-def ctl(settings: Settings, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([settings.bin("supervisorctl"), "-c", str(config_path(settings)), *args],
+def ctl(settings: Settings, sup: Supervisord, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run([settings.bin("supervisorctl"), "-c", str(sup.config), *args],
                           capture_output=True, text=True, check=check)
 
 
-def reload_config(settings: Settings) -> None:
+def reload_config(settings: Settings, sup: Supervisord) -> None:
     """Pick up a rewritten config: added programs appear, changed ones restart, unchanged ones keep running."""
-    ctl(settings, "reread")
-    ctl(settings, "update")
+    ctl(settings, sup, "reread")
+    ctl(settings, sup, "update")
 
 
 def start(settings: Settings, *names: str) -> list[str]:
-    """Start programs (waiting out their start-up seconds); return supervisord's error lines."""
-    result = ctl(settings, "start", *names)
-    return [line for line in result.stdout.splitlines() if "ERROR" in line and "already started" not in line]
+    """Start programs ("all": every program of every supervisord), waiting out their start-up seconds; return
+    supervisord's error lines."""
+    groups: dict[Supervisord, list[str]] = {}
+    if names == ("all",):
+        groups = {sup: ["all"] for sup in instances(settings)}
+    else:
+        for name in names:
+            groups.setdefault(of(settings, name), []).append(name)
+    errors = []
+    for sup, group in groups.items():
+        result = ctl(settings, sup, "start", *group)
+        errors += [line for line in result.stdout.splitlines() if "ERROR" in line and "already started" not in line]
+    return errors
 
 
 def states(settings: Settings) -> dict[str, str]:
-    """Program name -> supervisord state (RUNNING, STOPPED, BACKOFF, ...)."""
+    """Program name -> supervisord state (RUNNING, STOPPED, BACKOFF, ...); the worker is STOPPED when it runs
+    apart and the task user's supervisord does not."""
     if not is_running(settings):
         return {}
-    result = ctl(settings, "status")
     found = {}
-    for line in result.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2:
-            found[parts[0]] = parts[1]
+    for sup in instances(settings):
+        if sup != main(settings) and not is_running(settings, sup):
+            found[task_user.WORKER] = "STOPPED"
+            continue
+        for line in ctl(settings, sup, "status").stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                found[parts[0]] = parts[1]
     return found
 
 
 def shutdown(settings: Settings, timeout: float = 60) -> None:
-    """Stop every program (process groups, SIGKILL after stopwaitsecs) and supervisord itself."""
-    if not is_running(settings):
+    """Stop every program (process groups, SIGKILL after stopwaitsecs) and each supervisord.
+
+    The task user's first, and whole: the worker's warm shutdown lets running tasks finish, and they need the
+    api-server. The stack user cannot signal it, so it is asked through its socket; it kills the worker itself
+    once stopwaitsecs are over.
+    """
+    shutdown_tasks(settings)
+    pid = _pid(main(settings))
+    if not pid:
         return
-    pid = int(pidfile(settings).read_text().strip())
     os.kill(pid, signal.SIGTERM)
+    if not _wait_gone(main(settings), pid, timeout):
+        os.kill(pid, signal.SIGKILL)
+
+
+def shutdown_tasks(settings: Settings) -> None:
+    """Stop the task user's supervisord, if it runs: through its socket, since the stack user cannot signal it."""
+    tasks = for_tasks(settings)
+    pid = _pid(tasks)
+    if not pid:
+        return
+    ctl(settings, tasks, "shutdown")
+    if not _wait_gone(tasks, pid, WORKER_STOP_WAIT_SECONDS + 15):
+        raise RuntimeError(f"the task user's supervisord (pid {pid}) did not stop; as root: kill {pid}")
+
+
+def _wait_gone(sup: Supervisord, pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return
+        if _pid(sup) != pid:
+            return True
         time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    return False

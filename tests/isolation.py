@@ -44,15 +44,22 @@ def probe_result(stack, run_id: str) -> dict:
     return value
 
 
-def check_a_task_cannot_become_admin(stack, jwt_secret: str) -> None:
+def check_a_task_cannot_become_admin(stack, jwt_secret: str, paths: dict[str, str] | None = None) -> dict:
+    """A task sees no stack credential in any environment it can read, can read none of `paths` (label -> path)
+    but those labelled "own: ...", and mints no admin token from anything it saw; returns what the probe saw."""
     admin_token = _probe_module().admin_token
     # The probe's recipe does make an admin token from the real signing secret, so its zero below means something.
     assert api_answer(stack, admin_token(jwt_secret)) == 200
     assert api_answer(stack, admin_token("not-the-signing-secret-" + "0" * 64)) in (401, 403)
-    run_id = stack.trigger_dag("task-isolation")
+    run_id = stack.trigger_dag("task-isolation", conf={"paths": paths or {}})
     assert stack.wait_run("task-isolation", run_id, timeout=300) == "success"
     seen = probe_result(stack, run_id)
     assert seen["processes"] >= 2, seen  # the task process and at least the worker above it
     assert not set(FORBIDDEN) & set(seen["names"]), f"a task can read: {sorted(set(FORBIDDEN) & set(seen['names']))}"
+    # what it should read, it does (so an unreadable path is the permissions' doing, not the probe's)
+    own = sorted(label for label in paths or {} if label.startswith("own: "))
+    assert seen["readable"] == own, f"a task can read {sorted(set(seen['readable']) - set(own))}, " \
+        f"should read {own}"
     assert seen["tried"] >= 10, seen
     assert seen["accepted"] == 0, f"{seen['accepted']} of {seen['tried']} values a task can see minted an admin token"
+    return seen

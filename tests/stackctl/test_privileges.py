@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -110,3 +111,51 @@ def test_up_leaves_a_stack_that_an_older_up_started_as_root_alone(tmp_path):
     with pytest.raises(RuntimeError, match=r"was started as root; stop it \(./stack down\)"):
         cli.up(environ)
     assert state.stat().st_uid == 0
+
+
+def test_the_child_has_root_do_the_one_thing_it_may_ask_and_hears_how_it_went():
+    done = []
+
+    def action() -> str:
+        done.append(os.geteuid())
+        return "" if len(done) == 1 else "could not, second time"
+
+    channel = privileges.Channel(action)
+
+    def work() -> int:
+        channel.ask()  # done by root, in the parent
+        try:
+            channel.ask()
+        except RuntimeError as error:
+            return 5 if str(error) == "could not, second time" and os.geteuid() == NOBODY.pw_uid else 97
+        return 98
+
+    assert privileges.run_as("up", NOBODY, {}, work, channel) == 5
+    assert done == [0, 0]
+
+
+def test_a_program_spawned_as_the_task_user_runs_as_it_for_good():
+    check = f"import os, sys; sys.exit(0 if os.getresuid() == ({NOBODY.pw_uid},) * 3 " \
+            f"and os.getresgid() == ({NOBODY.pw_gid},) * 3 and os.umask(0) == 0o007 else 1)"
+    assert privileges.spawn_as(NOBODY, {}, [sys.executable, "-c", check], {}, 0o007, "task user",
+                               "STACK_TASK_USER") == 0
+
+
+def test_a_task_user_that_cannot_reach_its_folder_is_one_sentence(capfd):
+    private = Path(tempfile.mkdtemp())  # root's, mode 0700
+    try:
+        code = privileges.spawn_as(NOBODY, {"its folder": private / "tasks"}, ["/bin/true"], {}, 0o007,
+                                   "task user", "STACK_TASK_USER")
+    finally:
+        shutil.rmtree(private)
+    assert code == 2
+    err = capfd.readouterr().err
+    assert f"stack up: the task user nobody cannot enter {private} (mode 0o700, owner root)" in err, err
+    assert "set STACK_TASK_USER" in err and "Traceback" not in err
+
+
+def test_a_task_user_that_is_the_stack_user_or_shares_its_group_is_refused():
+    with pytest.raises(RuntimeError, match="STACK_TASK_USER=nobody shares its user or group with STACK_USER=nobody"):
+        privileges.ensure_task_user(NOBODY, "nobody", echo=lambda message: None)
+    with pytest.raises(RuntimeError, match="STACK_TASK_USER=root is root"):
+        privileges.ensure_task_user(NOBODY, "root", echo=lambda message: None)

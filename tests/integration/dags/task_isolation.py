@@ -1,9 +1,11 @@
 """Integration check: what a DAG author can reach from a task.
 
 The task lists the environment variable names of its own process and of every ancestor it can read (the Celery
-worker, supervisord natively), and tries to become admin: it signs an admin token with every value it can see
-(those environments and Airflow's in-memory settings) and sends each to the REST API. It returns names and
-counts only, never a value.
+worker, supervisord natively), tries to read each path the run's conf names ({"paths": {label: path}}: the
+stack's secrets, other programs' environment files and /proc/<pid>/environ, natively), and tries to become
+admin: it signs an admin token with every value it can see (those environments, whatever it could read and
+Airflow's in-memory settings) and sends each to the REST API. It returns labels, names and counts only, never a
+value.
 """
 
 from datetime import timedelta
@@ -36,6 +38,37 @@ def visible_environments() -> dict[int, dict[str, str]]:
             continue
         found[pid] = dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if item)
     return found
+
+
+def read_paths(paths: dict[str, str]) -> tuple[list[str], set[str]]:
+    """The labels of the paths this process could read (a file's bytes, a folder's listing, a connection to a
+    socket) and the words found in what it read, to try as signing keys."""
+    import os
+    import re
+    import socket
+    import stat
+
+    readable, words = [], set()
+    for label, path in paths.items():
+        try:
+            mode = os.stat(path).st_mode
+            if stat.S_ISDIR(mode):
+                os.listdir(path)
+                data = b""
+            elif stat.S_ISSOCK(mode):
+                with socket.socket(socket.AF_UNIX) as sock:
+                    sock.connect(path)
+                data = b""
+            else:
+                with open(path, "rb") as handle:
+                    data = handle.read(1 << 20)
+        except OSError:
+            continue
+        readable.append(label)
+        text = data.decode(errors="replace")
+        words.update(re.split(r"[\x00\s=\"':@/,;{}\[\]]+", text))
+        words.update(line.partition("=")[2].strip().strip("\"'") for line in re.split(r"[\x00\n]", text))
+    return sorted(readable), {word for word in words if len(word) >= 8}
 
 
 def in_memory_settings() -> list[str]:
@@ -71,8 +104,9 @@ def admin_token(secret: str) -> str:
 )
 def task_isolation():
     @task
-    def probe() -> dict:
+    def probe(dag_run=None) -> dict:
         import os
+        import pwd
         import warnings
 
         import requests
@@ -83,6 +117,8 @@ def task_isolation():
         names = sorted({name for env in environments.values() for name in env})
         candidates = {value for env in environments.values() for value in env.values() if len(value) >= 8}
         candidates.update(value for value in in_memory_settings() if len(value) >= 8)
+        readable, words = read_paths((dag_run.conf or {}).get("paths") or {})
+        candidates.update(words)
         api = f"http://{os.environ['AIRFLOW_API_HOST']}:{os.environ['AIRFLOW_API_PORT']}/api/v2/dags?limit=1"
         accepted = 0
         for secret in candidates:
@@ -92,7 +128,8 @@ def task_isolation():
                 continue
             if requests.get(api, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200:
                 accepted += 1
-        return {"processes": len(environments), "names": names, "tried": len(candidates), "accepted": accepted}
+        return {"processes": len(environments), "names": names, "tried": len(candidates), "accepted": accepted,
+                "readable": readable, "user": pwd.getpwuid(os.getuid()).pw_name}
 
     probe()
 
