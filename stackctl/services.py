@@ -125,36 +125,40 @@ def results_url(settings: Settings) -> str:
             f"{s['POSTGRES_PORT']}/{RESULTS_ROLE}")
 
 
-# The variables that carry them; none is in the shared environment (tests/stackctl/test_isolation.py).
-CREDENTIAL_VARIABLES = frozenset({
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY",
-    "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
-    "AIRFLOW__CELERY__FLOWER_BASIC_AUTH", "OP_API_TOKEN", "OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID",
-    "HAPROXY_STATS_PASSWORD",
-})
+# Each credential group a service may be given (Service.secrets) and the variables that carry it. None of them
+# is in the shared environment (tests/stackctl/test_isolation.py).
+CREDENTIAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "database": ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",),
+    "fernet": ("AIRFLOW__CORE__FERNET_KEY",),
+    "api-secret": ("AIRFLOW__API__SECRET_KEY",),
+    "jwt": ("AIRFLOW__API_AUTH__JWT_SECRET",),
+    "broker": ("AIRFLOW__CELERY__BROKER_URL",),
+    "results": ("AIRFLOW__CELERY__RESULT_BACKEND",),
+    "flower": ("AIRFLOW__CELERY__FLOWER_BASIC_AUTH",),
+    "dag-vault": ("OP_API_TOKEN",),
+    "infra-vault": ("OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID"),
+    "stats-reader": ("HAPROXY_STATS_PASSWORD",),
+}
+CREDENTIAL_VARIABLES = frozenset(name for names in CREDENTIAL_GROUPS.values() for name in names)
 
 
-def credentials(settings: Settings) -> dict[str, dict[str, str]]:
-    """Each group of credentials a service may be given (Service.secrets), as the variables that carry it."""
+def credential_values(settings: Settings) -> dict[str, str]:
+    """The value of every credential variable for these settings."""
     s = settings
     db = f"{s['POSTGRES_USER']}:{s['POSTGRES_PASSWORD']}@{s['POSTGRES_HOST']}:{s['POSTGRES_PORT']}/{s['POSTGRES_DB']}"
-    return {
-        "database": {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}"},
-        "fernet": {"AIRFLOW__CORE__FERNET_KEY": s["AIRFLOW__CORE__FERNET_KEY"]},
-        "api-secret": {"AIRFLOW__API__SECRET_KEY": s["AIRFLOW__API__SECRET_KEY"]},
-        "jwt": {"AIRFLOW__API_AUTH__JWT_SECRET": s["AIRFLOW__API_AUTH__JWT_SECRET"]},
-        "broker": {"AIRFLOW__CELERY__BROKER_URL": broker_url(s)},
-        "results": {"AIRFLOW__CELERY__RESULT_BACKEND": results_url(s)},
-        "flower": {"AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{s['FLOWER_USERNAME']}:{s['FLOWER_PASSWORD']}"},
-        "dag-vault": {"OP_API_TOKEN": s.get("OP_API_TOKEN")},
-        "infra-vault": {"OP_INFRA_TOKEN": s.get("OP_INFRA_TOKEN"), "OP_INFRA_VAULT_ID": s.get("OP_INFRA_VAULT_ID")},
-        "stats-reader": {"HAPROXY_STATS_PASSWORD": s["HAPROXY_STATS_PASSWORD"]},
+    values = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url(s),
+        "AIRFLOW__CELERY__RESULT_BACKEND": results_url(s),
+        "AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{s['FLOWER_USERNAME']}:{s['FLOWER_PASSWORD']}",
     }
+    # the others are settings of the same name
+    return {name: values[name] if name in values else s.get(name) for name in CREDENTIAL_VARIABLES}
 
 
 def service_credentials(service: Service, settings: Settings) -> dict[str, str]:
-    groups = credentials(settings)
-    return {name: value for group in service.secrets for name, value in groups[group].items()}
+    values = credential_values(settings)
+    return {name: values[name] for group in service.secrets for name in CREDENTIAL_GROUPS[group]}
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import uuid
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from tests.conftest import new_state_dir
 from tests.deploys import StackOrigin
 from tests.native_stack import NativeStack
-from tests.relay.fake_smee import FakeSmee
+from tests.relay.fake_smee import FakeSmee, running_fake_smee
 from tests.webhook.gitrepo import good_dag
 
 FAULT_DAGS = Path(__file__).parent / "dags"
@@ -30,14 +29,8 @@ def fault_stack() -> NativeStack:
 @pytest.fixture(scope="module")
 def fake_smee() -> FakeSmee:
     """A local smee.io channel (the real one is on the internet) for the stack's relay to listen to."""
-    server = FakeSmee()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    with server.lock:
-        server.listeners.clear()
-    server.shutdown()
-    server.server_close()
+    with running_fake_smee() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

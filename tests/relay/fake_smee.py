@@ -6,6 +6,7 @@ The message is smee.io's shape: every request header (lower-case), `body` (parse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -67,3 +68,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"ok")
+
+
+@contextlib.contextmanager
+def running_fake_smee():
+    """A FakeSmee serving in a thread; its listeners are dropped and it is shut down on exit."""
+    server = FakeSmee()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        with server.lock:
+            server.listeners.clear()
+        server.shutdown()
+        server.server_close()

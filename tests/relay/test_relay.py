@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.relay.fake_smee import FakeSmee
+from tests.relay.fake_smee import running_fake_smee
 from tests.webhook.conftest import KEY, signed
 from webhook import create_app
 
@@ -47,14 +47,8 @@ def served_webhook(tmp_path):
 
 @pytest.fixture
 def smee():
-    server = FakeSmee()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    with server.lock:
-        server.listeners.clear()
-    server.shutdown()
-    server.server_close()
+    with running_fake_smee() as server:
+        yield server
 
 
 def test_run_script_is_shellcheck_clean():

@@ -9,15 +9,9 @@ import yaml
 
 from stackctl import native, services
 from stackctl.settings import GENERATED_SECRETS, load
+from tests.isolation import FORBIDDEN
 
 COMPOSE = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yaml").read_text())["services"]
-
-# What no process that runs DAG code (the worker, so every task) may hold.
-NOT_FOR_TASKS = {"AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY",
-                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__FLOWER_BASIC_AUTH", "FLOWER_PASSWORD",
-                 "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_PASSWORD", "OP_INFRA_TOKEN", "POSTGRES_PASSWORD",
-                 "REDIS_PASSWORD", "CELERY_RESULTS_PASSWORD"}
-
 
 @pytest.fixture
 def settings(tmp_path):
@@ -56,7 +50,7 @@ def test_the_worker_holds_only_the_broker_its_results_dag_secrets_and_the_stats_
     worker = native.environment(services.by_name("airflow-worker"), settings)
     assert credential_names(worker) == {"AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
                                         "OP_API_TOKEN", "HAPROXY_STATS_PASSWORD"}
-    assert not NOT_FOR_TASKS & set(worker)
+    assert not set(FORBIDDEN) & set(worker)  # what no process running DAG code may hold
     assert settings["POSTGRES_PASSWORD"] not in worker["AIRFLOW__CELERY__RESULT_BACKEND"]
     assert worker["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://celery_results:")
     assert credential_names(COMPOSE["airflow-worker"]["environment"]) == credential_names(worker)
