@@ -1,0 +1,9 @@
+"""The one settings layer: files layered one way (files.py), typed settings on pydantic-settings (base.py),
+one error naming the variable (errors.py)."""
+
+from stacksettings.base import EnvSettings, Port, settings_error
+from stacksettings.errors import SettingsError
+from stacksettings.files import PROJECT_DIR, env_file, layered, read_env_file, state_dir, with_env_file
+
+__all__ = ["PROJECT_DIR", "EnvSettings", "Port", "SettingsError", "env_file", "layered", "read_env_file",
+           "settings_error", "state_dir", "with_env_file"]
