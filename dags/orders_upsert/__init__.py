@@ -1,0 +1,1 @@
+"""orders_upsert: the DAG (dag.py) and its cleaning rules (cleaning.py)."""
