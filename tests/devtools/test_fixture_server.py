@@ -16,9 +16,9 @@ DAGS = str(Path(__file__).resolve().parents[2] / "dags")
 if DAGS not in sys.path:
     sys.path.insert(0, DAGS)
 
-from dagutils.weather import camera, nws  # noqa: E402
-from dagutils.weather.results import StepFailed  # noqa: E402
-from dagutils.weather.session import make_session  # noqa: E402
+from weather_checker import camera, nws  # noqa: E402
+from weather_checker.results import StepFailed  # noqa: E402
+from weather_checker.session import make_session  # noqa: E402
 
 AGENT = "gitops-airflow-weather-checker/1.0 (ops@example.org)"
 

@@ -10,7 +10,7 @@ import pytest
 
 from diagnostics import server, settings
 
-# The page tests render real pages with the DAG code, which imports as `dagutils` from the dags folder.
+# The page tests render real pages with the DAG code, which imports as `weather_checker` from the dags folder.
 DAGS = str(Path(__file__).resolve().parents[2] / "dags")
 if DAGS not in sys.path:
     sys.path.insert(0, DAGS)

@@ -22,7 +22,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 def page_finished(finished: datetime) -> str:
     """A real page from the DAG's renderer, finished at `finished`."""
-    from dagutils.weather import page
+    from weather_checker import page
 
     record = {"run_id": "manual__1", "environment": "development", "finished_at": finished.isoformat(),
               "local_time": "then", "timezone": "America/Chicago", "forecast": None, "camera": None,

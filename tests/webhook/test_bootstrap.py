@@ -38,7 +38,7 @@ def test_without_a_repository_it_publishes_the_checkouts_dags(monkeypatch, tmp_p
     mirror = Mirror(tmp_path / "deploy" / "mirror.git", "", "production")
     published = mirror.deployed()
     files = mirror.git("ls-tree", "-r", "--name-only", published).split()
-    assert "dags/weather_checker.py" in files
+    assert "dags/weather_checker/dag.py" in files
     assert all(name.startswith("dags/") for name in files)
     assert bootstrap.main() == 0, "a second start keeps what is published"
     assert mirror.deployed() == published

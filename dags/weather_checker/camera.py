@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from PIL import Image, UnidentifiedImageError
 
-from dagutils.weather.results import StepFailed
+from weather_checker.results import StepFailed
 
 MAX_BYTES = 10 * 1024 * 1024
 # The city's uploader writes its placeholder once and then stops, so an old image means an offline camera.

@@ -13,12 +13,12 @@ from airflow.dag_processing.dagbag import DagBag
 from PIL import Image
 
 from devtools.fixture_server import FixtureServer
-from tests.dags.weather_fakes import FakeStack, celery_worker, redis_server
-from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: F401
+from tests.weather_checker.fakes import FakeStack, celery_worker, redis_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
-DAG_FILE = DAGS / "weather_checker.py"
+PACKAGE = DAGS / "weather_checker"
+DAG_FILE = PACKAGE / "dag.py"
 PRODUCERS = ("fetch_forecast", "snapshot_camera", "check_stack")
 
 
@@ -41,12 +41,12 @@ def test_runs_on_demand_in_development_and_every_five_minutes_in_production(monk
 
 
 def test_dag_settings(dag):
-    import weather_checker
+    from weather_checker import dag as module
 
     assert dag.catchup is False and dag.max_active_runs == 1
     assert dag.dagrun_timeout.total_seconds() == 240
     assert set(dag.tags) == {"diagnostic", "weather"}
-    assert dag.doc_md == weather_checker.__doc__
+    assert dag.doc_md == module.__doc__
 
 
 def test_shape_trigger_rules_and_retries(dag):
@@ -67,7 +67,7 @@ def test_shape_trigger_rules_and_retries(dag):
 
 def test_failures_alert_slack_but_the_verdict_does_not_repeat_them(dag):
     from dagutils.notifications import task_fail_slack_alert
-    from dagutils.weather.verdict import alert_unless_reported
+    from weather_checker.verdict import alert_unless_reported
 
     def callbacks(task):
         value = task.on_failure_callback
@@ -80,7 +80,7 @@ def test_failures_alert_slack_but_the_verdict_does_not_repeat_them(dag):
 
 
 def run_dag(env: dict[str, str]) -> dict:
-    result = subprocess.run([sys.executable, str(Path(__file__).with_name("weather_dag_run.py"))], env=env,
+    result = subprocess.run([sys.executable, str(Path(__file__).with_name("dag_run.py"))], env=env,
                             cwd=PROJECT, capture_output=True, text=True, timeout=240)
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"dag.test() printed no result:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -89,11 +89,12 @@ def run_dag(env: dict[str, str]) -> dict:
 
 @pytest.fixture
 def dag_env(tmp_path, connect_env, fake_slack):  # noqa: F811 - pytest fixtures imported above
-    """Environment for dag.test(): a migrated SQLite home, a folder with only this DAG, fakes for the rest."""
+    """Environment for dag.test(): a migrated SQLite home, a folder with only this DAG's package, fakes for the
+    rest."""
     home, dags = tmp_path / "home", tmp_path / "dags"
     home.mkdir()
     dags.mkdir()
-    (dags / DAG_FILE.name).symlink_to(DAG_FILE)
+    (dags / PACKAGE.name).symlink_to(PACKAGE)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "PUBLIC_"))
            and k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
     env.update({

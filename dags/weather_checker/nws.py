@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from dagutils.weather.results import StepFailed
+from weather_checker.results import StepFailed
 
 
 def point_path(latitude: float, longitude: float) -> str:

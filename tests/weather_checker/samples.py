@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-NWS_FIXTURES = Path(__file__).resolve().parents[3] / "devtools" / "fixtures" / "nws"
-HAPROXY_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "haproxy"
+NWS_FIXTURES = Path(__file__).resolve().parents[2] / "devtools" / "fixtures" / "nws"
+HAPROXY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "haproxy"
 BASE = "https://api.weather.gov"
 POINT_URL = f"{BASE}/points/30.2672,-97.7431"
 FORECAST_URL = f"{BASE}/gridpoints/EWX/156,91/forecast"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from dagutils.weather import haproxy_stats
+from weather_checker import haproxy_stats
 
-from tests.dagutils.weather.samples import HAPROXY_FIXTURES
+from tests.weather_checker.samples import HAPROXY_FIXTURES
 
 
 def rows(name: str) -> list[dict]:

@@ -1,6 +1,6 @@
 """Run weather-checker once with dag.test() and print the outcome as JSON (called in a subprocess by tests).
 
-Usage: python tests/dags/weather_dag_run.py   (AIRFLOW_HOME, the database and all service URLs come from
+Usage: python tests/weather_checker/dag_run.py   (AIRFLOW_HOME, the database and all service URLs come from
 the environment; the database must already be migrated)
 """
 
@@ -12,11 +12,12 @@ from pathlib import Path
 
 from airflow.dag_processing.dagbag import DagBag
 
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "weather_checker.py"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+DAG_FILE = DAGS / "weather_checker" / "dag.py"
 
 
 def main() -> int:
-    bag = DagBag(dag_folder=str(DAG_FILE), bundle_path=DAG_FILE.parent, safe_mode=False)
+    bag = DagBag(dag_folder=str(DAG_FILE), bundle_path=DAGS, safe_mode=False)
     if bag.import_errors:
         print(json.dumps({"import_errors": {k: str(v) for k, v in bag.import_errors.items()}}))
         return 1

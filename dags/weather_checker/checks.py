@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import requests
 
-from dagutils.weather import haproxy_stats
-from dagutils.weather.results import FAIL, PASS, WARN, check, describe, from_error
-from dagutils.weather.settings import WeatherSettings
+from weather_checker import haproxy_stats
+from weather_checker.results import FAIL, PASS, WARN, check, describe, from_error
+from weather_checker.settings import WeatherSettings
 
 HEALTH_PARTS = (
     ("metadata database", "metadatabase", None),

@@ -7,10 +7,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from dagutils.weather import annotate, icon
 from PIL import Image, ImageChops, ImageDraw, ImageStat
+from weather_checker import annotate, icon
 
-from tests.dagutils.weather.samples import street_jpeg
+from tests.weather_checker.samples import street_jpeg
 
 AUSTIN = ZoneInfo("America/Chicago")
 WHEN = datetime(2026, 10, 20, 13, 5, 2, tzinfo=AUSTIN)

@@ -1,4 +1,4 @@
-"""The camera-and-signal icon drawn with Pillow; `python -m dagutils.weather.icon` rewrites the asset."""
+"""The camera-and-signal icon drawn with Pillow; `python -m weather_checker.icon` rewrites the asset."""
 
 from __future__ import annotations
 

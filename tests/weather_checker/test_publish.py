@@ -8,8 +8,8 @@ import threading
 import time
 
 import pytest
-from dagutils.weather import publish
 from PIL import Image
+from weather_checker import publish
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temporary_file(tmp_path):

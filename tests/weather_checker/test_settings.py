@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dagutils.weather.settings import SettingsError, from_env
+from weather_checker.settings import SettingsError, from_env
 
 
 def test_defaults_are_austin_camera_533_and_compose_addresses():

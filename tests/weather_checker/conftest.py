@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from dagutils.weather.settings import WeatherSettings
+from weather_checker.settings import WeatherSettings
 
-from tests.dagutils.weather.samples import FORECAST_URL, POINT_URL, nws_fixture
+from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: F401
+from tests.weather_checker.samples import FORECAST_URL, POINT_URL, nws_fixture
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import TriggerRule, dag, task
 from dagutils.notifications import task_fail_slack_alert
-from dagutils.weather import verdict
+
+from weather_checker import verdict
 
 FORECAST, CAMERA, STACK, PAGE = "fetch_forecast", "snapshot_camera", "check_stack", "publish_page"
 
@@ -58,7 +59,7 @@ def weather_checker():
     @task(task_id=FORECAST)
     def fetch_forecast() -> None:
         """NWS forecast; 5xx and timeouts retry, a bad point or malformed answer fails at once."""
-        from dagutils.weather import steps
+        from weather_checker import steps
 
         verdict.report(steps.forecast_step(verdict.load_settings(), _hostname()))
 
@@ -66,7 +67,8 @@ def weather_checker():
     def snapshot_camera() -> None:
         """Camera snapshot, validated and annotated, written as images/<run>.jpg."""
         from airflow.sdk import get_current_context
-        from dagutils.weather import publish, steps
+
+        from weather_checker import publish, steps
 
         key = publish.run_key(get_current_context()["run_id"])
         verdict.report(steps.camera_step(verdict.load_settings(), key, _hostname()))
@@ -75,7 +77,8 @@ def weather_checker():
     def check_stack() -> None:
         """Every component's health; failures are data for the page, not task failures."""
         from airflow.sdk import get_current_context
-        from dagutils.weather import steps
+
+        from weather_checker import steps
 
         result = steps.stack_step(verdict.load_settings(), _hostname())
         get_current_context()["ti"].xcom_push(key=verdict.RESULT_KEY, value=result)
@@ -87,7 +90,8 @@ def weather_checker():
 
         from airflow.sdk import get_current_context
         from dagutils.onepassword import get_secret
-        from dagutils.weather import steps
+
+        from weather_checker import steps
 
         settings = verdict.load_settings()
         context = get_current_context()

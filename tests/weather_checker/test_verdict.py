@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from dagutils.weather import verdict
-from dagutils.weather.steps import missing
+from weather_checker import verdict
+from weather_checker.steps import missing
 
 
 def result(name: str, status: str) -> dict:

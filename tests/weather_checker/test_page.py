@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from dagutils.weather import page
+from weather_checker import page
 
-from tests.dagutils.weather.samples import record
+from tests.weather_checker.samples import record
 
 HOSTILE = '<script>alert("x")</script>'
 

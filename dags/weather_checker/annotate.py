@@ -8,7 +8,7 @@ from datetime import datetime
 
 from PIL import Image, ImageDraw, ImageFont
 
-from dagutils.weather.icon import load_icon
+from weather_checker.icon import load_icon
 
 MARGIN = 10
 MIN_WIDTH, MAX_WIDTH = 480, 1920

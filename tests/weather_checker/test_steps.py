@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 from dagutils.onepassword import get_secret
-from dagutils.weather import steps
-from dagutils.weather.session import make_session
 from PIL import Image
+from weather_checker import steps
+from weather_checker.session import make_session
 
-from tests.dagutils.weather.samples import CAMERA_URL, POINT_URL, flat_jpeg, nws_fixture, street_jpeg
+from tests.weather_checker.samples import CAMERA_URL, POINT_URL, flat_jpeg, nws_fixture, street_jpeg
 
 NOW = datetime(2026, 10, 20, 18, 5, 3, tzinfo=UTC)
 SECRET = "development demonstration value"

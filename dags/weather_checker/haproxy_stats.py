@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from dagutils.weather.results import FAIL, PASS, WARN, check
+from weather_checker.results import FAIL, PASS, WARN, check
 
 
 def parse(text: str) -> list[dict[str, str]]:

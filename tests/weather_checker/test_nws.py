@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import requests
-from dagutils.weather import nws
-from dagutils.weather.results import StepFailed
-from dagutils.weather.session import make_session
 from responses import matchers
+from weather_checker import nws
+from weather_checker.results import StepFailed
+from weather_checker.session import make_session
 
-from tests.dagutils.weather.samples import BASE, FORECAST_URL, POINT_URL, nws_fixture
+from tests.weather_checker.samples import BASE, FORECAST_URL, POINT_URL, nws_fixture
 
 AGENT = "gitops-airflow-weather-checker/1.0 (ops@example.org)"
 

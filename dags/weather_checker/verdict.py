@@ -6,10 +6,10 @@ import logging
 
 from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
-
 from dagutils.notifications import task_fail_slack_alert
-from dagutils.weather.results import FAIL
-from dagutils.weather.settings import SettingsError, WeatherSettings, from_env
+
+from weather_checker.results import FAIL
+from weather_checker.settings import SettingsError, WeatherSettings, from_env
 
 log = logging.getLogger(__name__)
 RESULT_KEY = "result"

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from dagutils.weather import checks
-from dagutils.weather.session import make_session
+from weather_checker import checks
+from weather_checker.session import make_session
 
-from tests.dagutils.weather.samples import HAPROXY_FIXTURES
 from tests.netutil import free_port
+from tests.weather_checker.samples import HAPROXY_FIXTURES
 
 NOW = datetime(2026, 10, 20, 18, 0, tzinfo=UTC)
 HEALTH_URL = "http://airflow-apiserver:8080/api/v2/monitor/health"

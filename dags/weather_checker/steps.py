@@ -9,13 +9,13 @@ from pathlib import Path
 
 import requests
 
-from dagutils.weather import annotate, camera, checks, nws, page, publish
-from dagutils.weather.results import FAIL, PASS, WARN, check, failed, from_error
-from dagutils.weather.session import make_session
-from dagutils.weather.settings import WeatherSettings
+from weather_checker import annotate, camera, checks, nws, page, publish
+from weather_checker.results import FAIL, PASS, WARN, check, failed, from_error
+from weather_checker.session import make_session
+from weather_checker.settings import WeatherSettings
 
 SECRET_ITEM = "Diagnostic ETL (Weather)"
-PROJECT_FILE = Path(__file__).resolve().parents[3] / "pyproject.toml"
+PROJECT_FILE = Path(__file__).resolve().parents[2] / "pyproject.toml"
 LOCAL_FORMAT = "%m/%d/%Y %H:%M:%S %Z"
 
 

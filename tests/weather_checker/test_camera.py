@@ -9,12 +9,12 @@ from email.utils import format_datetime
 
 import pytest
 import requests
-from dagutils.weather import camera
-from dagutils.weather.results import StepFailed
-from dagutils.weather.session import make_session
 from PIL import Image, ImageDraw
+from weather_checker import camera
+from weather_checker.results import StepFailed
+from weather_checker.session import make_session
 
-from tests.dagutils.weather.samples import CAMERA_URL, flat_jpeg, street_jpeg
+from tests.weather_checker.samples import CAMERA_URL, flat_jpeg, street_jpeg
 
 NOW = datetime(2026, 10, 20, 18, 0, tzinfo=UTC)
 
