@@ -25,10 +25,9 @@ import psutil
 
 from benchmarks.deploy_latency import Bench, percentile
 from benchmarks.stack_benchmark import pss_mib, total_pss_mib
-from tests.compose_stack import ComposeStack, make_origin, test_env
-from tests.conftest import new_state_dir
-from tests.native_stack import NativeStack
-from tests.webhook.gitrepo import GITCONFIG
+from stacktest.compose import ComposeStack, make_origin, test_env
+from stacktest.gitrepo import GITCONFIG
+from stacktest.native import NativeStack, new_state_dir
 
 
 def latencies(stack, runs: int) -> list[float]:

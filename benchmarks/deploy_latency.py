@@ -30,7 +30,7 @@ import requests
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from tests.webhook.gitrepo import GITCONFIG, good_dag  # noqa: E402
+from stacktest.gitrepo import GITCONFIG, good_dag  # noqa: E402
 from webhook.auth import signed_headers  # noqa: E402
 
 
@@ -124,8 +124,8 @@ def local_stack(stack: ExitStack) -> dict:
     """Webhook (WSGI server + runner thread) and a fake Airflow on a temporary origin."""
     from werkzeug.serving import make_server
 
-    from tests.webhook.fake_airflow import FakeAirflow
-    from tests.webhook.gitrepo import Origin
+    from stacktest.fake_airflow import FakeAirflow
+    from stacktest.gitrepo import Origin
     from webhook import create_app, settings
     from webhook.deploy.runner import Runner
 
@@ -155,9 +155,8 @@ def native_stack(stack: ExitStack) -> dict:
     """A fresh native stack in GitOps mode whose origin is a local bare repository."""
     import shutil
 
-    from tests.conftest import new_state_dir
-    from tests.native_stack import NativeStack
-    from tests.webhook.gitrepo import Origin
+    from stacktest.gitrepo import Origin
+    from stacktest.native import NativeStack, new_state_dir
 
     state_dir = new_state_dir()
     stack.callback(shutil.rmtree, state_dir, ignore_errors=True)

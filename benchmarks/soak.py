@@ -24,9 +24,8 @@ import psutil
 
 from benchmarks.deploy_latency import Bench, percentile
 from benchmarks.stack_benchmark import pss_mib, unique_processes
-from tests.compose_stack import make_origin
-from tests.conftest import new_state_dir
-from tests.native_stack import NativeStack
+from stacktest.compose import make_origin
+from stacktest.native import NativeStack, new_state_dir
 
 DAG = "stack-smoke"
 RUN_LIMIT = 300.0  # a run not successful this long after its trigger counts as lost

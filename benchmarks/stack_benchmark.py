@@ -12,9 +12,7 @@ import time
 
 import psutil
 
-from tests.conftest import new_state_dir
-from tests.integration.test_stack_lifecycle import processes_under
-from tests.native_stack import NativeStack
+from stacktest.native import NativeStack, new_state_dir, processes_under
 
 
 def unique_processes(state_dir) -> set[int]:

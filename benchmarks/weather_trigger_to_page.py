@@ -19,7 +19,7 @@ import time
 
 import requests
 
-from tests.native_stack import StackApi
+from stacktest.api import StackApi
 
 DAG_ID = "weather-checker"
 
@@ -93,8 +93,7 @@ def main() -> None:
             parser.error("--airflow-url needs --diagnostics-url and --password")
         stack = RunningStack(args.airflow_url, args.diagnostics_url, args.user, args.password)
     else:
-        from tests.conftest import new_state_dir
-        from tests.native_stack import NativeStack
+        from stacktest.native import NativeStack, new_state_dir
 
         stack = NativeStack.start(new_state_dir())
         stop = stack.stop

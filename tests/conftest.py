@@ -13,15 +13,13 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 import pytest
 
-from tests.native_stack import NativeStack
+from devtools.fake_onepassword import FakeConnect
+from devtools.fake_slack import FakeSlack
+from devtools.onepassword_store import Store
+from stacktest.native import NativeStack, new_state_dir
+from stacktest.vaults import EXAMPLE_ITEMS, INFRA_TOKEN, INFRA_VAULT_ID, TOKEN, VAULT_ID
 
 INTEGRATION_DAGS = Path(__file__).parent / "integration" / "dags"
-
-
-def new_state_dir() -> Path:
-    """A fresh state folder in /tmp, which the stack user can reach (pytest's own temp folders are private to
-    root); as root, `up` gives it to the stack user."""
-    return Path(tempfile.mkdtemp(prefix="stack-test-"))
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +30,36 @@ def native_stack() -> NativeStack:
     yield stack
     stack.stop()
     shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def fake_slack():
+    """A fake Slack; its URL is what connections and the example vault point at."""
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_connect(fake_slack, monkeypatch):
+    """A fake Connect serving the committed example vaults, each token reaching only its own vault
+    (the Slack connection points at fake_slack)."""
+    monkeypatch.setenv("FAKE_SLACK_URL", fake_slack.url)
+    tokens = {TOKEN: frozenset({VAULT_ID}), INFRA_TOKEN: frozenset({INFRA_VAULT_ID})}
+    with FakeConnect(Store.from_file(EXAMPLE_ITEMS), tokens) as server:
+        yield server
+
+
+@pytest.fixture
+def connect_env(fake_connect, monkeypatch):
+    """OP_* variables pointing at fake_connect, the way every component is configured."""
+    for name in ("OP_CONNECT_HOST", "OP_CONNECT_TOKEN", "OP_VAULT", "OP_CONNECT_CLIENT_REQ_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OP_CONNECT", fake_connect.url)
+    monkeypatch.setenv("OP_API_TOKEN", TOKEN)
+    monkeypatch.setenv("OP_VAULT_ID", VAULT_ID)
+    monkeypatch.setenv("OP_INFRA_TOKEN", INFRA_TOKEN)
+    monkeypatch.setenv("OP_INFRA_VAULT_ID", INFRA_VAULT_ID)
+    return fake_connect
 
 
 def pytest_collection_modifyitems(items):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from stacktest.compose import ComposeStack, make_origin, test_env
 from tests.compose.engine import Engine, EngineUnavailable
-from tests.compose_stack import ComposeStack, make_origin, test_env
 
 
 def unavailable(reason: str):
@@ -66,7 +66,7 @@ def compose_stack(docker_engine):
 def remote_worker(compose_stack):
     """A Celery worker started from docker-compose.worker.yaml as its own project, on its own network, that
     reaches the main stack only through HAProxy's worker ports on the host (as another host would)."""
-    from tests.compose_stack import WORKER_FILE
+    from stacktest.compose import WORKER_FILE
 
     gateway = subprocess.run([compose_stack.docker, "network", "inspect", "bridge", "--format",
                               "{{(index .IPAM.Config 0).Gateway}}"], capture_output=True, text=True,

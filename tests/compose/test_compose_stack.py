@@ -17,11 +17,11 @@ import pytest
 import requests
 
 from stackctl.settings import GENERATED_SECRETS
-from tests.compose_stack import PROJECT, ComposeError, ComposeStack, free_port_block
-from tests.deploys import dag_version, status, trigger
-from tests.isolation import check_a_task_cannot_become_admin
-from tests.native_stack import check_login_is_required
-from tests.webhook.gitrepo import BROKEN_DAG, good_dag
+from stacktest.api import check_login_is_required
+from stacktest.compose import PROJECT, ComposeError, ComposeStack, free_port_block
+from stacktest.deploys import dag_version, status, trigger
+from stacktest.gitrepo import BROKEN_DAG, good_dag
+from stacktest.isolation import check_a_task_cannot_become_admin
 
 pytestmark = pytest.mark.compose
 ARTIFACTS = PROJECT / "test-artifacts"

@@ -10,4 +10,3 @@ DAGS = str(Path(__file__).resolve().parents[2] / "dags")
 if DAGS not in sys.path:
     sys.path.insert(0, DAGS)
 
-from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: E402, F401

@@ -24,7 +24,7 @@ from dagutils.onepassword import (
 
 from devtools.fake_onepassword import FakeConnect
 from devtools.onepassword_store import Store
-from tests.fake_servers import EXAMPLE_ITEMS, TOKEN, VAULT_ID, VAULT_NAME
+from stacktest.vaults import EXAMPLE_ITEMS, TOKEN, VAULT_ID, VAULT_NAME
 
 WEATHER = "Diagnostic ETL (Weather)"
 WEBHOOK_KEY = "development-webhook-key-not-secret"

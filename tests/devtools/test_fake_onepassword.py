@@ -12,7 +12,7 @@ from onepasswordconnectsdk.errors import FailedToRetrieveItemException, FailedTo
 
 from devtools.fake_onepassword import FakeConnect
 from devtools.onepassword_store import Store
-from tests.fake_servers import EXAMPLE_ITEMS, INFRA_TOKEN, INFRA_VAULT_ID, TOKEN, VAULT_ID, VAULT_NAME
+from stacktest.vaults import EXAMPLE_ITEMS, INFRA_TOKEN, INFRA_VAULT_ID, TOKEN, VAULT_ID, VAULT_NAME
 
 
 def client(server, token=TOKEN):

@@ -15,7 +15,7 @@ import requests
 
 from diagnostics import age
 from diagnostics.settings import SettingsError, from_env
-from tests.netutil import free_port
+from stacktest.net import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import new_state_dir
-from tests.deploys import StackOrigin
-from tests.native_stack import NativeStack
+from stacktest.deploys import StackOrigin
+from stacktest.gitrepo import good_dag
+from stacktest.native import NativeStack, new_state_dir
 from tests.relay.fake_smee import FakeSmee, running_fake_smee
-from tests.webhook.gitrepo import good_dag
 
 FAULT_DAGS = Path(__file__).parent / "dags"
 

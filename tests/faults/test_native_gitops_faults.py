@@ -16,11 +16,11 @@ import time
 import pytest
 import requests
 
-from tests.deploys import SCRIPT, dag_version, status
+from stacktest.deploys import SCRIPT, dag_version, status
+from stacktest.gitrepo import good_dag
 from tests.faults.held_dag import IN_AIRFLOW, IN_VALIDATION, held_dag
 from tests.faults.processes import all_processes, children, kill, lock_holder, program_pid, tree, wait_gone
 from tests.faults.recovery import record
-from tests.webhook.gitrepo import good_dag
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from stacktest.gitrepo import Origin, good_dag
 from tests.faults.held_dag import held_dag
 from tests.faults.processes import all_processes, kill, tree, wait_gone
 from tests.faults.recovery import record
 from tests.faults.webhook_server import Webhook
-from tests.webhook.gitrepo import Origin, good_dag
 from webhook.deploy.history import History
 
 pytestmark = [pytest.mark.faults]

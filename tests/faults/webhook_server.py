@@ -13,8 +13,8 @@ from pathlib import Path
 
 import requests
 
+from stacktest.net import free_port
 from tests.faults.processes import children, tree, wait_gone
-from tests.netutil import free_port
 from tests.webhook.conftest import KEY
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from werkzeug.serving import make_server
 
+from stacktest.gitrepo import Origin, good_dag
 from tests.webhook.conftest import KEY, clean_env  # noqa: F401 - an autouse fixture
-from tests.webhook.gitrepo import Origin, good_dag
 from webhook import create_app, settings
 from webhook.deploy.pipeline import Context
 from webhook.deploy.runner import Runner

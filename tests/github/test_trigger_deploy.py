@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from stacktest.gitrepo import BROKEN_DAG, good_dag
 from tests.webhook.conftest import KEY
-from tests.webhook.gitrepo import BROKEN_DAG, good_dag
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "trigger_deploy.py"
 

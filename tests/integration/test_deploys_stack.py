@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import new_state_dir
-from tests.deploys import StackOrigin, dag_version, status, trigger
-from tests.native_stack import NativeStack
-from tests.webhook.gitrepo import BROKEN_DAG, git, good_dag
+from stacktest.deploys import StackOrigin, dag_version, status, trigger
+from stacktest.gitrepo import BROKEN_DAG, git, good_dag
+from stacktest.native import NativeStack, new_state_dir
 from webhook.auth import signed_headers
 
 pytestmark = pytest.mark.integration

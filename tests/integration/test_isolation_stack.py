@@ -13,8 +13,8 @@ import pytest
 
 from stackctl.privileges import DEFAULT_USER
 from stackctl.task_user import DEFAULT_USER as DEFAULT_TASK_USER
-from tests.integration.test_stack_lifecycle import processes_under
-from tests.isolation import check_a_task_cannot_become_admin
+from stacktest.isolation import check_a_task_cannot_become_admin
+from stacktest.native import processes_under
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.native_stack import check_login_is_required
+from stacktest.api import check_login_is_required
 
 pytestmark = pytest.mark.integration
 

@@ -9,28 +9,13 @@ import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 import requests
 
 from stackctl.settings import PROJECT_DIR
-from tests.conftest import new_state_dir
-from tests.native_stack import NativeStack, free_port_offset
+from stacktest.native import NativeStack, free_port_offset, new_state_dir, processes_under
 
 pytestmark = pytest.mark.integration
-
-
-def processes_under(state_dir) -> list[psutil.Process]:
-    """Processes whose command line mentions the state folder (supervisord, postgres, the launcher...)."""
-    found = []
-    for proc in psutil.process_iter(["cmdline", "environ"]):
-        try:
-            text = " ".join(proc.info["cmdline"] or []) + " " + (proc.info["environ"] or {}).get("STACK_STATE_DIR", "")
-        except (psutil.Error, TypeError):
-            continue
-        if str(state_dir) in text and proc.pid != os.getpid():
-            found.append(proc)
-    return found
 
 
 def test_a_crashed_component_is_restarted(native_stack):

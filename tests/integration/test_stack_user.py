@@ -15,7 +15,7 @@ import pytest
 
 from stackctl.privileges import DEFAULT_USER
 from stackctl.task_user import DEFAULT_USER as DEFAULT_TASK_USER
-from tests.integration.test_stack_lifecycle import processes_under
+from stacktest.native import processes_under
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import pytest
 from devtools.fake_onepassword import FakeConnect
 from devtools.onepassword_store import Store
 from onepassword_backend import OnePasswordBackend
-from tests.fake_servers import TOKEN, VAULT_ID
+from stacktest.vaults import TOKEN, VAULT_ID
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import yaml
 
 from stackctl import native, services
 from stackctl.settings import GENERATED_SECRETS, load
-from tests.isolation import FORBIDDEN
+from stacktest.isolation import FORBIDDEN
 
 COMPOSE = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yaml").read_text())["services"]
 

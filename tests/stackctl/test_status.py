@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from stackctl.settings import PROJECT_DIR
-from tests.conftest import new_state_dir
+from stacktest.native import new_state_dir
 
 SUPERVISORD_CONF = """\
 [unix_http_server]

@@ -15,8 +15,7 @@ import pytest
 
 from stackctl.ports import is_free
 from stackctl.settings import PORT_DEFAULTS, PROJECT_DIR
-from tests.conftest import new_state_dir
-from tests.native_stack import free_port_offset
+from stacktest.native import free_port_offset, new_state_dir
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 from weather_checker.settings import WeatherSettings
 
-from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: F401
 from tests.weather_checker.samples import FORECAST_URL, POINT_URL, nws_fixture
 
 

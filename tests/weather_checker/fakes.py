@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from devtools.background import BackgroundServer
-from tests.netutil import free_port
+from stacktest.net import free_port
 
 STATS_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "haproxy" / "stats_all_up.csv"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

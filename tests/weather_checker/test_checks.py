@@ -15,7 +15,7 @@ import requests
 from weather_checker import checks
 from weather_checker.session import make_session
 
-from tests.netutil import free_port
+from stacktest.net import free_port
 from tests.weather_checker.samples import HAPROXY_FIXTURES
 
 NOW = datetime(2026, 10, 20, 18, 0, tzinfo=UTC)

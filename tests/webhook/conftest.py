@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from tests.fake_servers import connect_env, fake_connect, fake_slack  # noqa: F401 - fixtures
-from tests.webhook.fake_airflow import FakeAirflow
-from tests.webhook.gitrepo import Origin, good_dag
+from stacktest.fake_airflow import FakeAirflow
+from stacktest.gitrepo import Origin, good_dag
 from tests.webhook.ssh import sshd  # noqa: F401 - a fixture
 from webhook import create_app, settings
 from webhook.auth import signed_headers

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from stacktest.gitrepo import good_dag
 from tests.webhook.conftest import signed
-from tests.webhook.gitrepo import good_dag
 from webhook.deploy.airflow_api import AirflowClient, AirflowError
 
 

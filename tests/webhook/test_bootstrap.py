@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webhook.gitrepo import BROKEN_DAG
+from stacktest.gitrepo import BROKEN_DAG
 from webhook.deploy import bootstrap
 from webhook.deploy.mirror import Mirror
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from stacktest.gitrepo import good_dag
 from tests.webhook.conftest import signed
-from tests.webhook.gitrepo import good_dag
 
 
 def wait_idle(history, timeout: float = 60.0) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from stacktest.gitrepo import BROKEN_DAG, CYCLE_DAG, NO_TAGS_DAG, good_dag
 from tests.webhook.conftest import read_status, signed
-from tests.webhook.gitrepo import BROKEN_DAG, CYCLE_DAG, NO_TAGS_DAG, good_dag
 
 
 def deploy(client, runner, commit: str) -> dict:

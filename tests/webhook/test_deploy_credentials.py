@@ -17,8 +17,8 @@ import pytest
 
 from devtools.fake_onepassword import FakeConnect
 from devtools.onepassword_store import Store
+from stacktest.gitrepo import good_dag
 from tests.webhook.conftest import read_status, signed
-from tests.webhook.gitrepo import good_dag
 from tests.webhook.ssh import keypair
 from webhook import settings
 from webhook.dagpath import import_dagutils

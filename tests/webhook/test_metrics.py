@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from stacktest.gitrepo import BROKEN_DAG
 from tests.webhook.conftest import signed
-from tests.webhook.gitrepo import BROKEN_DAG
 
 
 def samples(client) -> dict:

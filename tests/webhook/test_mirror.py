@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.webhook.gitrepo import git
+from stacktest.gitrepo import git
 from webhook.deploy.git import GitError
 from webhook.deploy.mirror import Mirror
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from stacktest.gitrepo import BROKEN_DAG, good_dag
 from tests.webhook.conftest import signed
-from tests.webhook.gitrepo import BROKEN_DAG, good_dag
 
 
 def test_a_lost_event_is_deployed_by_the_poll(runner, origin):

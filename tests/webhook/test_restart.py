@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from stacktest.gitrepo import good_dag
 from tests.webhook.conftest import KEY, signed
-from tests.webhook.gitrepo import good_dag
 from webhook.deploy.history import History
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from stacktest.gitrepo import good_dag
 from tests.webhook.conftest import KEY, signed
-from tests.webhook.gitrepo import good_dag
 from webhook import rollback
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.webhook.gitrepo import CYCLE_DAG, good_dag
+from stacktest.gitrepo import CYCLE_DAG, good_dag
 
 PROJECT = Path(__file__).resolve().parents[2]
 

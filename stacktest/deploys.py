@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.webhook.gitrepo import Origin, git
+from stacktest.gitrepo import Origin, git
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "trigger_deploy.py"
 

@@ -1,20 +1,12 @@
-"""Start the native stack in a temporary folder and talk to it only through HAProxy, as a user would."""
+"""The Airflow REST API of a running stack (native or compose), reached through HAProxy as a user would."""
 
 from __future__ import annotations
 
-import os
-import random
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import requests
 
-from stackctl.ports import is_free
-from stackctl.settings import PORT_DEFAULTS, PROJECT_DIR, read_env_file
-
+# Each public name -> the variable holding its HAProxy port.
 PUBLIC = {
     "airflow": "PUBLIC_AIRFLOW_PORT",
     "webhook": "PUBLIC_WEBHOOK_PORT",
@@ -22,15 +14,6 @@ PUBLIC = {
     "diagnostics": "PUBLIC_DIAGNOSTICS_PORT",
     "stats": "PUBLIC_STATS_PORT",
 }
-
-
-def free_port_offset() -> int:
-    """An offset that moves every default port onto a free one, so stacks and other tests can coexist."""
-    for _ in range(200):
-        offset = random.randrange(10000, 30000, 10)
-        if all(is_free("127.0.0.1", port + offset) for port in PORT_DEFAULTS.values()):
-            return offset
-    raise RuntimeError("no free set of ports found")
 
 
 class StackApi:
@@ -109,55 +92,3 @@ def check_login_is_required(stack: StackApi) -> None:
                           json={"username": stack.admin[0], "password": "wrong"}, timeout=30)
     assert wrong.status_code == 401
     assert stack.api("GET", "/dags").status_code == 200
-
-
-@dataclass
-class NativeStack(StackApi):
-    """A running native stack: its environment, its URLs and a few API helpers."""
-
-    state_dir: Path
-    env: dict[str, str]
-    up_output: str = ""
-
-    @classmethod
-    def start(cls, state_dir: Path, extra_env: dict[str, str] | None = None) -> NativeStack:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "PUBLIC_"))}
-        env.update({"STACK_STATE_DIR": str(state_dir), "STACK_PORT_OFFSET": str(free_port_offset()),
-                    "STACK_ENV_FILE": "", "STACK_VENV": os.environ.get("STACK_VENV", sys.prefix),
-                    "PYTHONPATH": str(PROJECT_DIR)})
-        env.update(extra_env or {})
-        stack = cls(state_dir, env)
-        result = stack.run("up", timeout=600)
-        stack.up_output = result.stdout + result.stderr
-        if result.returncode != 0:
-            logs = stack.run("logs", "-n", "30").stdout
-            stack.run("down")
-            raise RuntimeError(f"./stack up failed ({result.returncode}):\n{stack.up_output}\n{logs}")
-        return stack
-
-    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "stackctl", *args], env=self.env, cwd=PROJECT_DIR,
-                              capture_output=True, text=True, timeout=timeout)
-
-    def stop(self) -> None:
-        self.run("down", timeout=180)
-
-    @property
-    def settings(self) -> dict[str, str]:
-        values = read_env_file(self.state_dir / "secrets.env")
-        offset = int(self.env["STACK_PORT_OFFSET"])
-        values.update({name: str(port + offset) for name, port in PORT_DEFAULTS.items()})
-        values.update({k: v for k, v in self.env.items() if k in PORT_DEFAULTS})
-        return values
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.settings[PUBLIC[name]]}"
-
-    @property
-    def admin(self) -> tuple[str, str]:
-        return self.env.get("_AIRFLOW_WWW_USER_USERNAME", "admin"), self.settings["_AIRFLOW_WWW_USER_PASSWORD"]
-
-    @property
-    def flower_auth(self) -> tuple[str, str]:
-        return self.env.get("FLOWER_USERNAME", self.admin[0]), self.settings["FLOWER_PASSWORD"]
-

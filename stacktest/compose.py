@@ -13,8 +13,8 @@ from pathlib import Path
 
 from stackctl import compose_env
 from stackctl.ports import is_free
-from tests.deploys import StackOrigin
-from tests.native_stack import PUBLIC, StackApi
+from stacktest.api import PUBLIC, StackApi
+from stacktest.deploys import StackOrigin
 
 PROJECT = Path(__file__).resolve().parents[1]
 MAIN_FILE = PROJECT / "docker-compose.yaml"
