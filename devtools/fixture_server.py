@@ -3,6 +3,7 @@
 Run: python -m devtools.fixture_server --port N [--nws ok|503|404|malformed|redirect] [--camera ok|html|...]
 Then point the stack at it: NWS_BASE_URL=http://127.0.0.1:N  CAMERA_URL_PATTERN=http://127.0.0.1:N/image/{id}.jpg
 Switch scenarios while it runs: PUT /_fixture/scenario {"nws": "503"}; GET /_fixture/requests counts calls.
+It also serves what the example pipelines read (devtools/pipeline_fixtures.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw, ImageFont
 
+from devtools import pipeline_fixtures
 from devtools.background import BackgroundServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nws"
@@ -67,7 +70,7 @@ class FixtureServer(BackgroundServer):
         self.httpd.fixture = self
         self.fixtures = fixtures
         self.quiet = quiet
-        self.scenario = {"nws": "ok", "camera": "ok"}
+        self.scenario = {"nws": "ok", "camera": "ok", "partner": "ready"}
         self.counts: dict[str, int] = {}
         self.user_agents: list[str] = []
         self._lock = threading.Lock()
@@ -83,10 +86,10 @@ class FixtureServer(BackgroundServer):
 
     def set_scenario(self, changes: dict) -> dict:
         """Validate and apply {"nws": ..., "camera": ...}; raise ValueError naming a bad value."""
-        allowed = {"nws": NWS_SCENARIOS, "camera": CAMERA_SCENARIOS}
+        allowed = {"nws": NWS_SCENARIOS, "camera": CAMERA_SCENARIOS, "partner": pipeline_fixtures.PARTNER_SCENARIOS}
         for key, value in changes.items():
             if key not in allowed:
-                raise ValueError(f"unknown scenario key {key!r}; use nws or camera")
+                raise ValueError(f"unknown scenario key {key!r}; use {', '.join(allowed)}")
             if value not in allowed[key]:
                 raise ValueError(f"{key} scenario must be one of {', '.join(allowed[key])}, got {value!r}")
         with self._lock:
@@ -155,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
         match = IMAGE_RE.match(path)
         if match:
             return self._camera(match.group(1))
+        pipeline = pipeline_fixtures.answer(path, parse_qs(urlsplit(self.path).query), self.fixture.scenario)
+        if pipeline:
+            return self._json(*pipeline)
         return self._send(404, b"not found\n", "text/plain")
 
     def do_PUT(self) -> None:

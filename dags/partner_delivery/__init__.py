@@ -1,0 +1,1 @@
+"""partner_delivery: a deferrable sensor waiting for an outside event (dag.py)."""

@@ -1,0 +1,31 @@
+"""Run one example DAG with dag.test() and print its task states as JSON (called in a subprocess by tests).
+
+Usage: python tests/dags/pipeline_run.py <dag_id> <YYYY-MM-DD>   (AIRFLOW_HOME, the migrated database, the
+connections and PIPELINE_SOURCE_URL come from the environment)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+
+from airflow.dag_processing.dagbag import DagBag
+
+
+def main(dag_id: str, day: str) -> int:
+    folder = os.environ["AIRFLOW__CORE__DAGS_FOLDER"]
+    bag = DagBag(dag_folder=folder, bundle_path=folder, safe_mode=False)
+    if bag.import_errors:
+        print("RESULT " + json.dumps({"import_errors": {k: str(v) for k, v in bag.import_errors.items()}}))
+        return 1
+    moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+    run = bag.dags[dag_id].test(logical_date=moment)
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
