@@ -71,3 +71,15 @@ def test_a_bad_setting_stops_the_app_factory(monkeypatch, tmp_path):
 def test_unknown_test_override_is_refused(tmp_path):
     with pytest.raises(SettingsError, match="no_such_setting"):
         create_app({"state_dir": tmp_path, "no_such_setting": 1})
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("DEPLOY_BRANCH", "a..b", "DEPLOY_BRANCH must be a plain branch name, got 'a..b'"),
+    ("WEBHOOK_SIGNATURE_TOLERANCE", "5", "WEBHOOK_SIGNATURE_TOLERANCE must be at least 10, got '5'"),
+    ("DEPLOY_CREDENTIALS", "agent", "DEPLOY_CREDENTIALS must be one of 'auto' or 'none', got 'agent'"),
+    ("WEBHOOK_KEY", "short-secret", "WEBHOOK_KEY must be at least 16 characters long"),  # never the key itself
+])
+def test_the_message_says_what_is_wrong(name, value, message):
+    with pytest.raises(SettingsError) as caught:
+        from_env({name: value})
+    assert str(caught.value) == message
