@@ -16,6 +16,7 @@ from stackctl import settings as settings_mod
 from stackctl.devservices import dev_programs, prepare_dev_files
 from stackctl.services import CLI, SERVICES, by_name
 from stackctl.settings import Settings, SettingsError
+from stacksettings import layered
 
 UP_TIMEOUT = float(os.environ.get("STACK_UP_TIMEOUT", "240"))
 
@@ -71,7 +72,7 @@ def run_init(settings: Settings) -> None:
 
 
 def _state_dir(environ: dict[str, str]) -> Path:
-    return Path(environ.get("STACK_STATE_DIR") or settings_mod.PROJECT_DIR / ".state").resolve()
+    return settings_mod.state_dir(environ)
 
 
 def _venv(environ: dict[str, str]) -> Path:
@@ -137,7 +138,7 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     if apart is None:
         os.chmod(state_dir, 0o700)  # secrets, the database, the broker's messages: nobody else's business
-    if settings_mod.layered_values(environ, state_dir).get("ENVIRONMENT") != "production":
+    if layered(environ).get("ENVIRONMENT") != "production":
         written = secrets_file.ensure(state_dir, environ)
         if written:
             echo(f"generated {', '.join(written)} into {state_dir / 'secrets.env'} (mode 0600)")
@@ -310,7 +311,7 @@ def logs(environ: dict[str, str], name: str | None, follow: bool, lines: int) ->
     known = [s.name for s in SERVICES if not s.oneshot] + list(dev_programs(settings))
     targets = [name] if name else known
     if name and name not in known:
-        raise SettingsError(f"no service named {name!r}; known: {', '.join(known)}")
+        raise RuntimeError(f"no service named {name!r}; known: {', '.join(known)}")
     files = [str(supervisor.log_path(settings, t)) for t in targets if supervisor.log_path(settings, t).exists()]
     if not files:
         echo("no logs yet")

@@ -11,8 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from stackctl.secrets_file import new_value
-from stackctl.settings import GENERATED_SECRETS, PROJECT_DIR
+from stackctl.credentials import GENERATED_SECRETS, new_value
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent  # not stacksettings': this runs without the virtualenv
 
 
 def render(example: str) -> str:

@@ -10,16 +10,12 @@ import subprocess
 import sys
 
 from stackctl import celery_results
-from stackctl.settings import SettingsError, production_problem
+from stackctl.settings import SettingsError, check_production
 
 
 def check_environment(environ: dict[str, str]) -> None:
     """Raise SettingsError naming the first missing or well-known credential in production."""
-    if environ.get("ENVIRONMENT", "development") != "production":
-        return
-    problem = production_problem(environ)
-    if problem:
-        raise SettingsError(f"ENVIRONMENT=production refuses to start: {problem}")
+    check_production(environ)
 
 
 def _connect(url: str):

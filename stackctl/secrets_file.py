@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
-from stackctl.settings import GENERATED_SECRETS, layered_values, read_env_file
+from stackctl.credentials import GENERATED_SECRETS, new_value
+from stacksettings import layered, read_env_file
 
 
-def new_value(name: str) -> str:
-    if name == "AIRFLOW__CORE__FERNET_KEY":
-        return base64.urlsafe_b64encode(os.urandom(32)).decode()
-    if name in ("AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
-        return secrets.token_hex(32)  # 64 hex characters: Airflow warns on shorter JWT keys
-    return secrets.token_urlsafe(18)
-
-
-def ensure(state_dir: Path, environ: dict[str, str]) -> list[str]:
+def ensure(state_dir: Path, environ: Mapping[str, str]) -> list[str]:
     """Write any credential not set anywhere to `state_dir/secrets.env` (mode 0600); return the names written."""
     path = state_dir / "secrets.env"
-    known = layered_values(environ, state_dir)
+    known = layered({**environ, "STACK_STATE_DIR": str(state_dir)})
     stored = read_env_file(path)
     missing = [name for name in GENERATED_SECRETS if not known.get(name)]
     if not missing:

@@ -1,12 +1,22 @@
-"""Typed settings for the native stack, built once from the environment, `.env` and the secrets file."""
+"""Typed settings for the native stack, built once from the process environment over `.env` over the generated
+secrets file (stacksettings.layered) and checked once (Variables)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from pydantic import Field, create_model, field_validator, model_validator
+
+import stacksettings
+from stackctl.credentials import GENERATED_SECRETS, KNOWN_DEFAULTS
+from stacksettings import PROJECT_DIR, EnvSettings, Port, SettingsError, layered, read_env_file, with_env_file
+
+__all__ = ["GENERATED_SECRETS", "PORT_DEFAULTS", "PROJECT_DIR", "Settings", "SettingsError", "check_production",
+           "load", "production_problem", "read_env_file", "state_dir", "with_env_file"]
 
 # Default ports of the native stack. Every one can be set by its variable; STACK_PORT_OFFSET shifts all the
 # defaults at once so a second stack can run beside the first with one setting.
@@ -28,59 +38,65 @@ PORT_DEFAULTS = {
     "FIXTURE_SERVER_PORT": 28092,
 }
 
-# Credentials generated on first run in development; production must provide them all.
-GENERATED_SECRETS = (
-    "AIRFLOW__CORE__FERNET_KEY",
-    "AIRFLOW__API__SECRET_KEY",
-    "AIRFLOW__API_AUTH__JWT_SECRET",
-    "_AIRFLOW_WWW_USER_PASSWORD",
-    "POSTGRES_PASSWORD",
-    "REDIS_PASSWORD",
-    "CELERY_RESULTS_PASSWORD",
-    "FLOWER_PASSWORD",
-    "HAPROXY_STATS_PASSWORD",
-    "WEBHOOK_KEY",
-)
+# Natively every program listens on loopback; each of these can be set.
+DEFAULTS = {
+    "BIND_HOST": "127.0.0.1",
+    "HAPROXY_BIND": "127.0.0.1",
+    "AIRFLOW_API_HOST": "127.0.0.1",
+    "WEBHOOK_HOST": "127.0.0.1",
+    "FLOWER_HOST": "127.0.0.1",
+    "DIAGNOSTICS_HOST": "127.0.0.1",
+    "POSTGRES_HOST": "127.0.0.1",
+    "REDIS_HOST": "127.0.0.1",
+    "POSTGRES_USER": "airflow",
+    "POSTGRES_DB": "airflow",
+    "_AIRFLOW_WWW_USER_USERNAME": "admin",
+    "TEAM_TIMEZONE": "America/Chicago",
+    "WORKER_CONCURRENCY": "4",
+}
 
-# Values published in tutorials, the official compose file or the seed system: never acceptable in production.
-KNOWN_DEFAULTS = {"", "airflow", "admin", "password", "changeme", "secret", "flower"}
-
-ENVIRONMENTS = ("development", "production")
-
-
-class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names the variable."""
+_Ports = create_model("_Ports", __base__=EnvSettings,
+                      **{name: (Port | None, Field(None, validation_alias=name)) for name in PORT_DEFAULTS})
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse a `.env` file: KEY=VALUE lines, `#` comments, optional single or double quotes."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :]
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key.replace("_", "").isalnum():
-            raise SettingsError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
+class Variables(_Ports):
+    """The variables the native stack checks before it starts anything; every other one is handed on as is."""
 
+    environment: Literal["development", "production"] = Field("development", validation_alias="ENVIRONMENT")
+    port_offset: int = Field(0, ge=-8000, le=30000, validation_alias="STACK_PORT_OFFSET")
+    state_dir: Path = Field(PROJECT_DIR / ".state", validation_alias="STACK_STATE_DIR")
+    venv_dir: Path = Field(PROJECT_DIR / ".venv", validation_alias="STACK_VENV")
+    dags_folder: Path = Field(PROJECT_DIR / "dags", validation_alias="STACK_DAGS_FOLDER")
+    # where Airflow reads DAGs: the working tree (development) or the deploy webhook's mirror (GitOps)
+    dag_source: Literal["worktree", "gitops"] | None = Field(None, validation_alias="DAG_SOURCE")
+    deploy_repo_url: str = Field("", validation_alias="DEPLOY_REPO_URL")
+    worker_concurrency: int = Field(4, ge=1, validation_alias="WORKER_CONCURRENCY")
 
-def _port(values: dict[str, str], name: str, offset: int) -> int:
-    raw = values.get(name)
-    if raw in (None, ""):
-        return PORT_DEFAULTS[name] + offset
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise SettingsError(f"{name} must be a port number between 1 and 65535, got {raw!r}")
-    return int(raw)
+    @field_validator("state_dir", "dags_folder")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.resolve()
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Every port: its variable, else its default moved by STACK_PORT_OFFSET."""
+        return {name: getattr(self, name) or default + self.port_offset for name, default in PORT_DEFAULTS.items()}
+
+    @property
+    def source(self) -> str:
+        return self.dag_source or ("gitops" if self.environment == "production" else "worktree")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Variables:
+        if self.source == "gitops" and not self.deploy_repo_url:
+            raise SettingsError("DEPLOY_REPO_URL", "must be set when DAG_SOURCE=gitops (the repository the webhook "
+                                "deploys)")
+        seen: dict[int, str] = {}
+        for name, port in self.ports.items():
+            if port in seen:
+                raise SettingsError(name, f"is {port}, the port of {seen[port]}")
+            seen[port] = name
+        return self
 
 
 @dataclass(frozen=True)
@@ -116,73 +132,25 @@ class Settings:
         return str(self.venv_dir / "bin" / program)
 
 
-def layered_values(environ: dict[str, str], state_dir: Path) -> dict[str, str]:
-    """Merge, lowest first: generated secrets file, `.env`, then the process environment."""
-    env_file = Path(environ.get("STACK_ENV_FILE", str(PROJECT_DIR / ".env")))
-    values: dict[str, str] = {}
-    values.update(read_env_file(state_dir / "secrets.env"))
-    if environ.get("STACK_ENV_FILE", None) != "":
-        values.update(read_env_file(env_file))
-    values.update({k: v for k, v in environ.items() if v is not None})
-    return values
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """The state folder, also when STACK_STATE_DIR is set only in `.env`."""
+    return stacksettings.state_dir(with_env_file(environ))
 
 
-def with_env_file(environ: dict[str, str]) -> dict[str, str]:
-    """The environment with `.env`'s values beneath it, and STACK_ENV_FILE="" so nothing reads the file again:
-    root reads a `.env` (often 0600) for the stack user, which may not (same layering as layered_values)."""
-    if environ.get("STACK_ENV_FILE", None) == "":
-        return dict(environ)
-    env_file = Path(environ.get("STACK_ENV_FILE", str(PROJECT_DIR / ".env")))
-    return {**read_env_file(env_file), **environ, "STACK_ENV_FILE": ""}
-
-
-def load(environ: dict[str, str] | None = None) -> Settings:
-    """Build settings from the environment; raise SettingsError naming the first bad variable."""
-    environ = dict(os.environ if environ is None else environ)
-    state_dir = Path(environ.get("STACK_STATE_DIR") or PROJECT_DIR / ".state").resolve()
-    values = layered_values(environ, state_dir)
-
-    environment = values.get("ENVIRONMENT", "development") or "development"
-    if environment not in ENVIRONMENTS:
-        raise SettingsError(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
-
-    offset_raw = values.get("STACK_PORT_OFFSET", "0") or "0"
-    if not offset_raw.lstrip("-").isdigit() or not -8000 <= int(offset_raw) <= 30000:
-        raise SettingsError(f"STACK_PORT_OFFSET must be an integer between -8000 and 30000, got {offset_raw!r}")
-    ports = {name: _port(values, name, int(offset_raw)) for name in PORT_DEFAULTS}
-    clashes = _duplicates(ports)
-    if clashes:
-        raise SettingsError(f"these settings use the same port: {clashes}")
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from the environment, `.env` and the secrets file; raise SettingsError naming the first
+    bad variable."""
+    values = layered(os.environ if environ is None else environ)
+    checked = Variables.from_env(values)
+    ports = checked.ports
     values.update({name: str(port) for name, port in ports.items()})
-
-    defaults = {
-        "ENVIRONMENT": environment,
-        "BIND_HOST": "127.0.0.1",
-        "HAPROXY_BIND": "127.0.0.1",
-        "AIRFLOW_API_HOST": "127.0.0.1",
-        "WEBHOOK_HOST": "127.0.0.1",
-        "FLOWER_HOST": "127.0.0.1",
-        "DIAGNOSTICS_HOST": "127.0.0.1",
-        "POSTGRES_HOST": "127.0.0.1",
-        "REDIS_HOST": "127.0.0.1",
-        "POSTGRES_USER": "airflow",
-        "POSTGRES_DB": "airflow",
-        "_AIRFLOW_WWW_USER_USERNAME": "admin",
-        "TEAM_TIMEZONE": "America/Chicago",
-        "WORKER_CONCURRENCY": "4",
-    }
-    for name, value in defaults.items():
-        if not values.get(name):
-            values[name] = value
+    values.update({name: value for name, value in DEFAULTS.items() if not values.get(name)})
+    values["ENVIRONMENT"] = checked.environment
+    values["DAG_SOURCE"] = checked.source
     values.setdefault("FLOWER_USERNAME", values["_AIRFLOW_WWW_USER_USERNAME"])
-    # where Airflow reads DAGs: the working tree (development) or the deploy webhook's mirror (GitOps)
-    values["DAG_SOURCE"] = values.get("DAG_SOURCE") or ("gitops" if environment == "production" else "worktree")
-    if values["DAG_SOURCE"] not in ("worktree", "gitops"):
-        raise SettingsError(f"DAG_SOURCE must be worktree or gitops, got {values['DAG_SOURCE']!r}")
-    if values["DAG_SOURCE"] == "gitops" and not values.get("DEPLOY_REPO_URL"):
-        raise SettingsError("DEPLOY_REPO_URL must be set when DAG_SOURCE=gitops (the repository the webhook deploys)")
-    values.setdefault("DIAGNOSTICS_DIR", str(state_dir / "diagnostics"))
-    if environment == "development" and not values.get("OP_CONNECT"):
+    values.setdefault("DIAGNOSTICS_DIR", str(checked.state_dir / "diagnostics"))
+    development = checked.environment == "development"
+    if development and not values.get("OP_CONNECT"):
         # the local fake Connect server (devtools/fake_onepassword.py), so development works offline
         values["OP_CONNECT"] = f"http://127.0.0.1:{ports['FAKE_ONEPASSWORD_PORT']}"
         values.setdefault("OP_API_TOKEN", "development-only-token")
@@ -190,18 +158,14 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         # the webhook's and relay's own token, for the infrastructure vault only
         values.setdefault("OP_INFRA_TOKEN", "development-only-infra-token")
         values.setdefault("OP_INFRA_VAULT_ID", "airflowinfrastructurevault")
-    if environment == "development" and not values.get("NWS_BASE_URL"):
+    if development and not values.get("NWS_BASE_URL"):
         # the local NWS and traffic-camera fixtures (devtools/fixture_server.py): weather-checker runs offline
         fixtures = f"http://127.0.0.1:{ports['FIXTURE_SERVER_PORT']}"
         values["NWS_BASE_URL"] = fixtures
         values.setdefault("CAMERA_URL_PATTERN", fixtures + "/image/{id}.jpg")
     values.setdefault("HAPROXY_STATS_URL", f"http://{values['HAPROXY_BIND']}:{ports['PUBLIC_STATS_PORT']}/;csv")
-    if not values["WORKER_CONCURRENCY"].isdigit() or int(values["WORKER_CONCURRENCY"]) < 1:
-        raise SettingsError(f"WORKER_CONCURRENCY must be a positive integer, got {values['WORKER_CONCURRENCY']!r}")
-
-    venv_dir = Path(values.get("STACK_VENV") or PROJECT_DIR / ".venv")
-    dags_folder = Path(values.get("STACK_DAGS_FOLDER") or PROJECT_DIR / "dags").resolve()
-    settings = Settings(environment, PROJECT_DIR, state_dir, venv_dir, dags_folder, ports, values)
+    settings = Settings(checked.environment, PROJECT_DIR, checked.state_dir, checked.venv_dir, checked.dags_folder,
+                        ports, values)
     if settings.production:
         check_production(settings)
     return settings
@@ -212,59 +176,61 @@ DEVELOPMENT_HOSTS = ("fake-onepassword", "fake-slack", "fixture-server")
 DEVELOPMENT_URL_SETTINGS = ("OP_CONNECT", "NWS_BASE_URL", "CAMERA_URL_PATTERN")
 
 
-def production_problem(values: dict[str, str]) -> str | None:
-    """Why these settings may not start a production stack (naming the variable), or None.
+def production_error(values: Mapping[str, str]) -> SettingsError | None:
+    """Why these settings may not start a production stack, naming the variable, or None.
 
     The one check for both modes: the native `up` and compose's airflow-init call it before anything starts.
     """
     if values.get("WEBHOOK_KEY"):
-        return "WEBHOOK_KEY is set; production reads the webhook key from 1Password (remove it)"
+        return SettingsError("WEBHOOK_KEY", "is set; production reads the webhook key from 1Password (remove it)")
     for name in GENERATED_SECRETS:
         if name == "WEBHOOK_KEY":
             continue
         value = values.get(name) or ""
         if value.strip().lower() in KNOWN_DEFAULTS:
             state = "is not set" if not value else "is a well-known default"
-            return f"{name} {state}; set a strong value"
+            return SettingsError(name, f"{state}; set a strong value")
         if len(value) < 12:
-            return f"{name} is shorter than 12 characters"
+            return SettingsError(name, "is shorter than 12 characters")
     if values.get("FLOWER_USERNAME") == values.get("FLOWER_PASSWORD"):
-        return "FLOWER_PASSWORD equals FLOWER_USERNAME"
-    return _onepassword_problem(values) or _development_address_problem(values)
+        return SettingsError("FLOWER_PASSWORD", "equals FLOWER_USERNAME")
+    return _onepassword_error(values) or _development_address_error(values)
 
 
-def _onepassword_problem(values: dict[str, str]) -> str | None:
+def production_problem(values: Mapping[str, str]) -> str | None:
+    """production_error as a sentence, or None."""
+    error = production_error(values)
+    return str(error) if error else None
+
+
+def _onepassword_error(values: Mapping[str, str]) -> SettingsError | None:
     """Tasks' token and the webhook's must be two tokens for two vaults, and deploys need the webhook's."""
     if values.get("DEPLOY_REPO_URL"):
         for name in ("OP_CONNECT", "OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID"):
             if not values.get(name):
-                return f"{name} is not set; the webhook reads its key from 1Password's infrastructure vault"
+                return SettingsError(name, "is not set; the webhook reads its key from 1Password's infrastructure "
+                                     "vault")
     if values.get("OP_INFRA_TOKEN") and values.get("OP_INFRA_TOKEN") == values.get("OP_API_TOKEN"):
-        return "OP_INFRA_TOKEN equals OP_API_TOKEN; tasks must not hold the infrastructure vault's token"
+        return SettingsError("OP_INFRA_TOKEN", "equals OP_API_TOKEN; tasks must not hold the infrastructure vault's "
+                             "token")
     if values.get("OP_INFRA_VAULT_ID") and values.get("OP_INFRA_VAULT_ID") == values.get("OP_VAULT_ID"):
-        return "OP_INFRA_VAULT_ID equals OP_VAULT_ID; infrastructure items need a vault of their own"
+        return SettingsError("OP_INFRA_VAULT_ID", "equals OP_VAULT_ID; infrastructure items need a vault of their own")
     return None
 
 
-def _development_address_problem(values: dict[str, str]) -> str | None:
+def _development_address_error(values: Mapping[str, str]) -> SettingsError | None:
     for name in DEVELOPMENT_URL_SETTINGS:
         if any(f"//{host}:" in (values.get(name) or "") for host in DEVELOPMENT_HOSTS):
-            return f"{name} points at a development fake ({values[name]}); set the real service's address"
+            return SettingsError(name, f"points at a development fake ({values[name]}); set the real service's "
+                                 "address")
     return None
 
 
-def check_production(settings: Settings) -> None:
-    """Refuse a production start with any missing or well-known credential, naming the variable."""
-    problem = production_problem(settings.values)
-    if problem:
-        raise SettingsError(f"ENVIRONMENT=production refuses to start: {problem}")
-
-
-def _duplicates(ports: dict[str, int]) -> str:
-    seen: dict[int, str] = {}
-    clashes = []
-    for name, port in ports.items():
-        if port in seen:
-            clashes.append(f"{seen[port]} and {name} ({port})")
-        seen[port] = name
-    return ", ".join(clashes)
+def check_production(values: Settings | Mapping[str, str]) -> None:
+    """With ENVIRONMENT=production, refuse any missing or well-known credential, naming the variable."""
+    values = values.values if isinstance(values, Settings) else values
+    if values.get("ENVIRONMENT") != "production":
+        return
+    error = production_error(values)
+    if error:
+        raise SettingsError(error.variable, f"{error.problem} (ENVIRONMENT=production refuses to start)")
