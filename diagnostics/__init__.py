@@ -1,1 +1,1 @@
-"""A tiny static web server for the weather-checker's diagnostics folder (`python -m diagnostics`)."""
+"""The weather-checker's diagnostics page server (`python -m diagnostics`: diagnostics.app under gunicorn)."""

@@ -1,18 +1,17 @@
-"""Server-side 'ran N min ago': rewrite the page's age element from its data-finished timestamp.
+"""'ran N min ago', computed here and nowhere else: the server fills the page's age slot on every request.
 
-The weather page marks it as <span id="age" ... data-finished="ISO" data-stale-after="600">...</span>;
-age.js does the same in the browser, this covers clients without JavaScript and the first paint.
+The weather-checker writes its page with an empty slot, <span id="age" data-finished="ISO"></span>, and no
+age of its own; the slot carries the run's time in the page itself, so the age always matches the page being
+served, even while a run is publishing the next one.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from html import escape, unescape
 
-AGE_SPAN = re.compile(r'<span id="age"([^>]*)>[^<]*</span>')
-FINISHED = re.compile(r'\bdata-finished="([^"]*)"')
-STALE_AFTER = re.compile(r'\bdata-stale-after="(\d+)"')
+SLOT_START, SLOT_END = '<span id="age" data-finished="', '"></span>'
+STALE_AFTER_SECONDS = 600  # the DAG runs every 5 minutes in production: two missed runs make the page stale
 
 
 def words(seconds: float) -> str:
@@ -23,28 +22,22 @@ def words(seconds: float) -> str:
     return f"{round(seconds / 3600)} h ago"
 
 
-def render(finished: str, stale_after: int, now: datetime) -> str:
+def element(finished: str, now: datetime) -> str:
+    """The age as a span: 'fresh' (green), or 'stale' (red) once older than STALE_AFTER_SECONDS."""
     try:
         when = datetime.fromisoformat(finished)
     except ValueError:
         return f'<span id="age" class="age stale">ran at an unreadable time {escape(finished)}</span>'
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    seconds = (now - when).total_seconds()
-    stale = seconds > stale_after
-    text = f"ran {words(seconds)}" + (f" (stale: older than {stale_after // 60} min)" if stale else "")
-    return (f'<span id="age" class="age {"stale" if stale else "fresh"}" data-finished="{escape(finished)}" '
-            f'data-stale-after="{stale_after}">{escape(text)}</span>')
+    seconds = (now - (when if when.tzinfo else when.replace(tzinfo=UTC))).total_seconds()
+    stale = seconds > STALE_AFTER_SECONDS
+    text = f"ran {words(seconds)}" + (f" (stale: older than {STALE_AFTER_SECONDS // 60} min)" if stale else "")
+    return f'<span id="age" class="age {"stale" if stale else "fresh"}">{escape(text)}</span>'
 
 
-def rewrite(page: str, now: datetime | None = None) -> str:
-    """The page with its age element recomputed for `now`; pages without one come back unchanged."""
-    now = now or datetime.now(UTC)
-
-    def replace(match: re.Match) -> str:
-        finished, stale_after = FINISHED.search(match.group(1)), STALE_AFTER.search(match.group(1))
-        if not finished:
-            return match.group(0)
-        return render(unescape(finished.group(1)), int(stale_after.group(1)) if stale_after else 600, now)
-
-    return AGE_SPAN.sub(replace, page, count=1)
+def fill(page: str, now: datetime | None = None) -> str:
+    """The page with its age slot filled for `now`; a page without a slot comes back unchanged."""
+    head, found, rest = page.partition(SLOT_START)
+    finished, closed, tail = rest.partition(SLOT_END)
+    if not (found and closed):
+        return page
+    return head + element(unescape(finished), now or datetime.now(UTC)) + tail

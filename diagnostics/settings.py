@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field, model_validator
 
-class SettingsError(ValueError):
-    """A setting is invalid; the message names the variable."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    folder: Path = Path(".state/diagnostics")
+from stacksettings import EnvSettings, Port, SettingsError, state_dir
 
 
-def from_env(env: dict[str, str] | None = None) -> Settings:
+class Settings(EnvSettings):
     """BIND_HOST, DIAGNOSTICS_PORT and DIAGNOSTICS_DIR (default $STACK_STATE_DIR/diagnostics)."""
-    env = dict(os.environ if env is None else env)
-    raw_port = env.get("DIAGNOSTICS_PORT", "").strip() or "8000"
-    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
-        raise SettingsError(f"DIAGNOSTICS_PORT must be a port number between 1 and 65535, got {raw_port!r}")
-    state = env.get("STACK_STATE_DIR", "").strip() or ".state"
-    folder = Path(env.get("DIAGNOSTICS_DIR", "").strip() or Path(state) / "diagnostics")
-    if folder.exists() and not folder.is_dir():
-        raise SettingsError(f"DIAGNOSTICS_DIR must be a folder, but {folder} is a file")
-    return Settings(host=env.get("BIND_HOST", "").strip() or "127.0.0.1", port=int(raw_port), folder=folder)
+
+    host: str = Field("127.0.0.1", validation_alias="BIND_HOST")
+    port: Port = Field(8000, validation_alias="DIAGNOSTICS_PORT")
+    state: Path = Field(Path(state_dir({})), validation_alias="STACK_STATE_DIR")
+    folder_setting: Path | None = Field(None, validation_alias="DIAGNOSTICS_DIR")
+
+    @property
+    def folder(self) -> Path:
+        return self.folder_setting or self.state / "diagnostics"
+
+    @model_validator(mode="after")
+    def _folder_is_a_folder(self) -> Settings:
+        if self.folder.exists() and not self.folder.is_dir():
+            raise SettingsError("DIAGNOSTICS_DIR", f"must be a folder, but {self.folder} is a file")
+        return self

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from html import escape
 
-STALE_AFTER_SECONDS = 600
 STATUS_WORDS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 
 
@@ -12,11 +11,9 @@ def e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def age_span(finished_at: str, text: str = "just now", stale: bool = False) -> str:
-    """The 'how long ago' element; age.js and the diagnostics server both rewrite it from data-finished."""
-    css = "age stale" if stale else "age fresh"
-    return (f'<span id="age" class="{css}" data-finished="{e(finished_at)}" '
-            f'data-stale-after="{STALE_AFTER_SECONDS}">{e(text)}</span>')
+def age_slot(finished_at: str) -> str:
+    """Where 'ran N min ago' goes: the diagnostics server fills it on every request (diagnostics/age.py)."""
+    return f'<span id="age" data-finished="{e(finished_at)}"></span>'
 
 
 def _verdict(record: dict) -> str:
@@ -108,7 +105,7 @@ def render(record: dict, history: list[dict], secret: str | None) -> str:
 <header><h1>ATX Weather Report</h1>
 {_verdict(record)}
 <p id="ran">Ran at <time datetime="{e(record["finished_at"])}">{e(record["local_time"])}</time>
-({e(record["timezone"])}), {age_span(record["finished_at"])} · run <code>{e(record["run_id"])}</code></p>
+({e(record["timezone"])}), {age_slot(record["finished_at"])} · run <code>{e(record["run_id"])}</code></p>
 </header>
 <main>
 <section id="latest">
@@ -124,7 +121,6 @@ def render(record: dict, history: list[dict], secret: str | None) -> str:
 </section>
 </main>
 {_footer(record)}
-<script src="age.js"></script>
 </body>
 </html>
 """

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ASSETS = Path(__file__).with_name("assets")
-PAGE_ASSETS = {"page.css": "page.css", "age.js": "age.js", "favicon.png": "camera-signal.png"}
+PAGE_ASSETS = {"page.css": "page.css", "favicon.png": "camera-signal.png"}
 IMAGES = "images"
 
 

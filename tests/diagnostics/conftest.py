@@ -1,37 +1,28 @@
-"""A diagnostics server on a free port over a temporary folder, stopped at teardown."""
+"""The diagnostics app over a temporary folder, through Flask's test client."""
 
 from __future__ import annotations
 
-import sys
-import threading
-from pathlib import Path
-
 import pytest
+from flask.testing import FlaskClient
 
-from diagnostics import server, settings
-
-# The page tests render real pages with the DAG code, which imports as `weather_checker` from the dags folder.
-DAGS = str(Path(__file__).resolve().parents[2] / "dags")
-if DAGS not in sys.path:
-    sys.path.insert(0, DAGS)
+from diagnostics.app import create_app
+from diagnostics.settings import Settings
 
 
-class Running:
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.httpd = server.make_server(settings.Settings(host="127.0.0.1", port=0, folder=folder))
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+class BufferedClient(FlaskClient):
+    """Reads each answer whole and closes it, so the files the app opened are closed before the test ends."""
 
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+    def open(self, *args, **kwargs):
+        return super().open(*args, buffered=True, **kwargs)
 
 
 @pytest.fixture
-def diagnostics_server(tmp_path):
-    running = Running(tmp_path / "diagnostics")
-    running.thread.start()
-    yield running
-    running.stop()
+def folder(tmp_path):
+    return tmp_path / "diagnostics"
+
+
+@pytest.fixture
+def client(folder):
+    app = create_app(Settings.from_env({"DIAGNOSTICS_DIR": str(folder)}))
+    app.test_client_class = BufferedClient
+    return app.test_client()

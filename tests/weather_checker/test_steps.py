@@ -132,7 +132,7 @@ def test_publish_writes_page_record_history_and_assets_without_the_secret(nws_ok
     record = run_once(settings, forecast, camera)
     folder = settings.diagnostics_dir
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
-        "age.js", "favicon.png", "history.json", "images", "index.html", "latest.json", "page.css"]
+        "favicon.png", "history.json", "images", "index.html", "latest.json", "page.css"]
     assert record["verdict"] == "pass" and record["failed"] == []
     assert record["stack_version"] == "0.1.0"  # from pyproject.toml beside dags/, as the webhook gave none
     assert json.loads((folder / "latest.json").read_text())["run_id"] == "manual__1"
