@@ -21,7 +21,7 @@ FROM apache/airflow:3.3.2-python3.11 AS airflow
 COPY --chown=airflow:0 requirements.txt /opt/airflow/requirements.txt
 RUN pip install --no-cache-dir -r /opt/airflow/requirements.txt
 
-# The project: webhook, diagnostics, onepassword_backend and stackctl import from here; dags/ is the DAG
+# The project: webhook, diagnostics, opconnect and stackctl import from here; dags/ is the DAG
 # folder until the first deploy. .dockerignore keeps state, secrets and tests out.
 COPY --chown=airflow:0 . /opt/airflow/project
 ENV PYTHONPATH=/opt/airflow/project

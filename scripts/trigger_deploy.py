@@ -4,7 +4,7 @@
 Used by .github/workflows/production_deployment.yml; standard library only, so it runs on any runner.
 
 Environment (secrets come from the environment, never from the command line):
-  WEBHOOK_KEY         the webhook key (1Password "Airflow Webhook" password); never sent: each request
+  WEBHOOK_KEY         the webhook key (1Password, webhook/infra_vault.py: password); never sent: each request
                       carries a value derived from it for that request only (webhook/signing.py)  required
   WEBHOOK_ADDRESS     where to POST: the smee channel URL, or the webhook's /webhook URL  required
   WEBHOOK_STATUS_URL  the webhook's public base URL, to follow the deploy (e.g. https://host:8081); reads of

@@ -198,7 +198,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
         # connections (the Slack one too) and variables may live in 1Password: connections/<id>, variables/<key>
-        "AIRFLOW__SECRETS__BACKEND": "onepassword_backend.OnePasswordBackend",
+        "AIRFLOW__SECRETS__BACKEND": "opconnect.backend.OnePasswordBackend",
         "AIRFLOW__SECRETS__BACKEND_KWARGS": '{"connections_prefix": "connections", "variables_prefix": "variables"}',
         "OP_CONNECT": s.get("OP_CONNECT"),
         "OP_VAULT_ID": s.get("OP_VAULT_ID"),

@@ -1,4 +1,4 @@
-"""The webhook key: from 1Password (the infrastructure vault's "Airflow Webhook" item, password field), or
+"""The webhook key: from 1Password (the infrastructure vault's webhook item, password field), or
 WEBHOOK_KEY in development.
 
 During a rotation the old key stays valid while it is in the item's "previous" field (WEBHOOK_PREVIOUS_KEY in
@@ -13,12 +13,11 @@ import threading
 import time
 
 from webhook import infra_vault
-from webhook.dagpath import import_dagutils
 from webhook.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ITEM = "Airflow Webhook"
+ITEM = infra_vault.WEBHOOK_ITEM
 FIELD = "password"
 PREVIOUS_FIELD = "previous"
 # After a failed check the key is re-read at most this often, so a rotated key is picked up at once
@@ -74,9 +73,9 @@ class KeySource:
         return value if value and len(value) >= 16 else None
 
     def _forget_1password_cache(self) -> None:
-        """dagutils.onepassword caches items too; a rotated key must bypass that cache."""
+        """The Connect client caches items too; a rotated key must bypass that cache."""
         if not self.cfg.webhook_key:
-            import_dagutils("onepassword").clear_cache()
+            infra_vault.clear_cache()
 
     def _rolled(self) -> str | None:
         """The token of the last roll by any worker (None before the first)."""
@@ -149,7 +148,7 @@ class KeySource:
             try:
                 self._forget_1password_cache()
                 self._value, self._previous = self._read(), self._read_previous()
-            except (KeyUnavailable, ImportError):
+            except KeyUnavailable:
                 return None
             self._read_at = time.monotonic()
         return self.candidates() if (self._value, self._previous) != old else None

@@ -1,4 +1,4 @@
-"""Print the smee channel URL from 1Password ("Airflow Webhook" item, section smee, field address).
+"""Print the smee channel URL from 1Password (the infrastructure vault's webhook item, section smee, field address).
 
 Used by relay/run when SMEE_URL is not set: `python -m webhook.smee_address`. Exit 1 with a reason
 (never the value) when it cannot be read.
@@ -10,14 +10,14 @@ import sys
 
 from webhook import infra_vault
 
-ITEM = "Airflow Webhook"
+ITEM = infra_vault.WEBHOOK_ITEM
 FIELD = "smee.address"
 
 
 def main() -> int:
     try:
         address = infra_vault.get_secret(ITEM, FIELD)
-    except Exception as exc:  # the reason is safe: dagutils.onepassword never puts values in messages
+    except Exception as exc:  # the reason is safe: opconnect never puts values in messages
         print(f"smee address unavailable: {exc}", file=sys.stderr)
         return 1
     if not address.startswith(("https://", "http://")):

@@ -15,7 +15,6 @@ from airflow.sdk.api.datamodels._generated import DagRun, TIRunContext
 from airflow.sdk.bases.operator import BaseOperator
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 from airflow.sdk.log import mask_secret
-from dagutils import notifications
 from dagutils.notifications import (
     Link,
     format_message,
@@ -24,6 +23,8 @@ from dagutils.notifications import (
     task_fail_slack_alert_critical,
     task_success_slack_alert,
 )
+
+import slackmessage
 
 BASE_URL = "http://127.0.0.1:18080"
 RUN_ID = "scheduled__2025-01-15T18:30:00+00:00"
@@ -34,8 +35,8 @@ NOT_DEFINED = "Slack connection 'slack' is not defined"
 @pytest.fixture(autouse=True)
 def quick_and_clean(monkeypatch):
     """No waiting between Slack retries, no warnings remembered, nothing masked from earlier tests."""
-    monkeypatch.setattr(notifications, "RETRY_BACKOFF", 0.001)
-    monkeypatch.setattr(notifications, "_warned_missing", set())
+    monkeypatch.setattr(slackmessage, "RETRY_BACKOFF", 0.001)
+    monkeypatch.setattr(slackmessage, "_warned_missing", set())
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", BASE_URL)
     monkeypatch.delenv("TEAM_TIMEZONE", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_SLACK", raising=False)

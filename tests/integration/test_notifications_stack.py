@@ -2,7 +2,7 @@
 
 Needs from the stack: the fake Connect and fake Slack programs (development), the example vault with
 FAKE_SLACK_URL expanded, OP_VAULT_ID=airflowdevelopmentvault001, and on every Airflow component
-AIRFLOW__SECRETS__BACKEND=onepassword_backend.OnePasswordBackend with its BACKEND_KWARGS.
+AIRFLOW__SECRETS__BACKEND=opconnect.backend.OnePasswordBackend with its BACKEND_KWARGS.
 """
 
 from __future__ import annotations

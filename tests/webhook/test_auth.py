@@ -208,11 +208,10 @@ DEV_KEY = "development-webhook-key-not-secret"  # the example vault's "Airflow W
 
 @pytest.fixture
 def onepassword_app(tmp_path, origin, connect_env):
-    from webhook.dagpath import import_dagutils
-    onepassword = import_dagutils("onepassword")
-    onepassword.clear_cache()
+    from webhook import infra_vault
+    infra_vault.clear_cache()
     yield create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False})
-    onepassword.clear_cache()
+    infra_vault.clear_cache()
 
 
 def test_key_is_read_from_1password_when_no_development_key(onepassword_app):
@@ -224,15 +223,15 @@ def test_key_is_read_from_1password_when_no_development_key(onepassword_app):
 
 def test_the_key_is_in_a_vault_the_dag_token_cannot_read(onepassword_app):
     """Tasks hold OP_API_TOKEN (DAG secrets); the webhook key sits in the infrastructure vault, out of its reach."""
-    from webhook.dagpath import import_dagutils
-    onepassword = import_dagutils("onepassword")
-    with pytest.raises(onepassword.OnePasswordError):
-        onepassword.get_secret("Airflow Webhook", "password")
-    infra = onepassword.Settings.from_env({"OP_CONNECT": os.environ["OP_CONNECT"],
-                                           "OP_API_TOKEN": os.environ["OP_API_TOKEN"],
-                                           "OP_VAULT_ID": os.environ["OP_INFRA_VAULT_ID"]})
-    with pytest.raises(onepassword.ConnectError, match="403"):
-        onepassword.get_secret("Airflow Webhook", "password", settings=infra)
+    from opconnect import secrets
+    from opconnect.errors import ConnectError, SecretNotFoundError
+    from opconnect.settings import DagVault, from_env
+    from webhook.infra_vault import WEBHOOK_ITEM
+    with pytest.raises(SecretNotFoundError):
+        secrets.get_secret(WEBHOOK_ITEM, "password", from_env(DagVault))
+    infra_vault_with_dag_token = from_env(DagVault, vault=os.environ["OP_INFRA_VAULT_ID"])
+    with pytest.raises(ConnectError, match="403"):
+        secrets.get_secret(WEBHOOK_ITEM, "password", infra_vault_with_dag_token)
 
 
 def test_the_webhook_without_the_infrastructure_token_has_no_key(tmp_path, origin, connect_env, monkeypatch):
@@ -276,9 +275,7 @@ def test_a_key_rotated_in_1password_is_picked_up_on_the_next_request(onepassword
 
 def test_rolling_key_makes_a_used_key_worthless(tmp_path, origin, connect_env):
     from webhook import infra_vault
-    from webhook.dagpath import import_dagutils
-    onepassword = import_dagutils("onepassword")
-    onepassword.clear_cache()
+    infra_vault.clear_cache()
     app = create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False,
                       "rolling_key": True})
     client = app.test_client()
@@ -291,7 +288,7 @@ def test_rolling_key_makes_a_used_key_worthless(tmp_path, origin, connect_env):
     other = create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False,
                         "rolling_key": True}).test_client()
     assert other.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=rolled)).status_code == 202
-    onepassword.clear_cache()
+    infra_vault.clear_cache()
 
 
 def test_rolling_key_needs_1password():

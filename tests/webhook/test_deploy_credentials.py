@@ -20,8 +20,7 @@ from devtools.onepassword_store import Store
 from stacktest.gitrepo import good_dag
 from tests.webhook.conftest import read_status, signed
 from tests.webhook.ssh import keypair
-from webhook import settings
-from webhook.dagpath import import_dagutils
+from webhook import infra_vault, settings
 from webhook.deploy.credentials import CredentialError, Credentials, transport
 
 INFRA_TOKEN = "deploy-credentials-test-token"
@@ -35,8 +34,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 def vault(monkeypatch):
     """`vault({title: {field: value}})` serves those items from the infrastructure vault of a fake Connect."""
     stack = ExitStack()
-    onepassword = import_dagutils("onepassword")
-    onepassword.clear_cache()
+    infra_vault.clear_cache()
 
     def serve(items: dict[str, dict[str, str]]) -> FakeConnect:
         document = {"vaults": [{"id": INFRA_VAULT, "name": "Airflow Infrastructure", "items": [
@@ -51,7 +49,7 @@ def vault(monkeypatch):
 
     yield serve
     stack.close()
-    onepassword.clear_cache()
+    infra_vault.clear_cache()
 
 
 def pinned(sshd, tmp_path) -> Path:
@@ -184,7 +182,7 @@ def bad_input(case: str, tmp_path: Path, vault) -> tuple[dict, str, str]:
         missing = tmp_path / "no-such-key"
         return {"deploy_key_file": missing}, f"the deploy key file {missing} (DEPLOY_KEY_FILE) cannot be read", secret
     if case == "1Password not configured":
-        return {}, f"{where}: the infrastructure vault is not configured", secret
+        return {}, f"{where}: OP_CONNECT, OP_INFRA_TOKEN, OP_INFRA_VAULT_ID are not set", secret
     raise AssertionError(case)
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.webhook.conftest import signed
-from webhook import create_app
+from webhook import create_app, infra_vault
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 DEV_KEY = "development-webhook-key-not-secret"  # the example vault's "Airflow Webhook" password
@@ -17,16 +17,14 @@ DEV_KEY = "development-webhook-key-not-secret"  # the example vault's "Airflow W
 @pytest.fixture
 def rolling_app(tmp_path, origin, connect_env):
     """Webhook workers (apps on one state folder) with a rolling key in the fake Connect."""
-    from webhook.dagpath import import_dagutils
-    onepassword = import_dagutils("onepassword")
-    onepassword.clear_cache()
+    infra_vault.clear_cache()
 
     def build():
         return create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "start_runner": False,
                            "rolling_key": True})
 
     yield build
-    onepassword.clear_cache()
+    infra_vault.clear_cache()
 
 
 def reads(connect) -> int:
@@ -48,22 +46,20 @@ def flood(client, count: int = 40) -> None:
 
 
 def test_an_unauthenticated_flood_is_not_a_flood_of_1password_reads(rolling_app, connect_env):
-    from webhook import infra_vault
     client = rolling_app().test_client()
     assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY)).status_code == 202
     before = reads(connect_env)
     flood(client)
     assert reads(connect_env) == before, "refused requests read 1Password"
-    rolled = infra_vault.get_secret("Airflow Webhook", "password")
+    rolled = infra_vault.get_secret(infra_vault.WEBHOOK_ITEM, "password")
     assert client.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=rolled)).status_code == 202
 
 
 def test_a_key_rolled_by_another_worker_is_read_once(rolling_app, connect_env):
-    from webhook import infra_vault
     first, second = rolling_app().test_client(), rolling_app().test_client()
     flood(second, 4)  # the second worker has read (and cached) the key before it is rolled
     assert first.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=DEV_KEY)).status_code == 202
-    rolled = infra_vault.get_secret("Airflow Webhook", "password")
+    rolled = infra_vault.get_secret(infra_vault.WEBHOOK_ITEM, "password")
     before = reads(connect_env)
     assert second.post("/webhook", json={"commit": COMMIT}, headers=signed(COMMIT, key=rolled)).status_code == 202
     after_accept = reads(connect_env)

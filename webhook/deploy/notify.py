@@ -1,11 +1,11 @@
-"""Post each deploy's result to Slack through dagutils.notifications; log when that is not possible."""
+"""Post each deploy's result to Slack (slackmessage, as the DAGs' alerts); log when that is not possible."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
-from webhook.dagpath import import_dagutils
+import slackmessage
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,7 @@ def announce(record: dict, wait: bool = False) -> threading.Thread | None:
 def _send(record: dict) -> bool:
     title, lines, level = message(record)
     try:
-        notifications = import_dagutils("notifications")
-    except ImportError as exc:
-        log.info("event=slack_unavailable deploy=%s reason=%s", record.get("id"), type(exc).__name__)
-        return False
-    try:
-        sent = notifications.send_slack_message(title, lines, level)
+        sent = slackmessage.send_slack_message(title, lines, level)
     except Exception as exc:  # Slack trouble must never fail a deploy
         log.warning("event=slack_failed deploy=%s error=%s", record.get("id"), type(exc).__name__)
         return False

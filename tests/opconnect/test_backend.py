@@ -1,4 +1,4 @@
-"""OnePasswordBackend against the fake Connect server, directly and configured into Airflow by environment."""
+"""OnePasswordBackend, the forgiving interface, against the fake Connect: directly and configured into Airflow."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from devtools.fake_onepassword import FakeConnect
 from devtools.onepassword_store import Store
-from onepassword_backend import OnePasswordBackend
+from opconnect.backend import OnePasswordBackend
 from stacktest.vaults import TOKEN, VAULT_ID
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -150,7 +150,7 @@ def test_airflow_uses_it_when_configured_by_environment(connect_env, fake_slack)
         "print(send_slack_message('Deployed', [('Commit', 'abc123')], 'success'))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
-    env.update(AIRFLOW__SECRETS__BACKEND="onepassword_backend.OnePasswordBackend",
+    env.update(AIRFLOW__SECRETS__BACKEND="opconnect.backend.OnePasswordBackend",
                AIRFLOW__SECRETS__BACKEND_KWARGS=json.dumps({"connections_prefix": "connections",
                                                             "variables_prefix": "variables"}),
                PYTHONPATH=os.pathsep.join([str(PROJECT), str(PROJECT / "dags")]))
