@@ -38,7 +38,7 @@ def test_the_product_dags_are_there():
 @pytest.mark.parametrize("dag_id", sorted(BAG.dag_ids))
 def test_house_rules(dag_id):
     dag = BAG.dags[dag_id]
-    assert integrity.problems(dag) == []
+    assert integrity.broken(dag) == []
     assert dag.owner not in ("", integrity.DEFAULT_OWNER)
     assert dag.tags
     assert (dag.default_args or {}).get("retries", 0) >= 1, "retries set for the DAG's tasks"

@@ -59,7 +59,9 @@ def test_a_commit_that_is_not_on_the_branch_is_refused(client, runner, origin):
     ({"dags/broken.py": BROKEN_DAG}, "import_error"),
     ({"dags/cycle.py": CYCLE_DAG.format(dag_id="cycle")}, "cycle"),
     ({"dags/copy.py": good_dag("hello", marker="copy")}, "duplicate_dag_id"),
-    ({"dags/untagged.py": NO_TAGS_DAG.format(dag_id="untagged", marker="x")}, "integrity"),
+    ({"dags/untagged.py": NO_TAGS_DAG.format(dag_id="untagged", marker="x"),
+      "deploy-policy.yaml": "version: 1\nrules:\n  tags: block\n"}, "integrity"),
+    ({"deploy-policy.yaml": "version: 1\nrules:\n  tags: mandatory\n"}, "policy"),
 ])
 def test_validation_rejects_and_nothing_changes(client, runner, origin, files, kind):
     good = origin.head()
@@ -70,6 +72,15 @@ def test_validation_rejects_and_nothing_changes(client, runner, origin, files, k
     assert record["problems"][0]["kind"] == kind
     assert kind in record["reason"]
     assert runner.ctx.mirror.deployed() == good
+
+
+def test_a_bad_policy_names_its_file_line_and_field(client, runner, origin):
+    deploy(client, runner, origin.head())
+    record = deploy(client, runner, origin.commit({"deploy-policy.yaml": "rules:\n  owner: sometimes\n"}))
+    assert record["state"] == "rejected"
+    assert record["reason"] == "1 DAG problem(s); first: policy in deploy-policy.yaml, line 2"
+    assert record["detail"] == ("deploy-policy.yaml, line 2, rules.owner: must be off, warn or block, "
+                                "got 'sometimes'")
 
 
 def test_shared_dag_code_is_validated_from_the_new_commit(client, runner, origin):

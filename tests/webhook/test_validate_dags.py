@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from stacktest.gitrepo import CYCLE_DAG, good_dag
+from stacktest.gitrepo import CYCLE_DAG, NO_TAGS_DAG, good_dag
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -39,3 +40,59 @@ def test_a_missing_folder_is_a_usage_error(tmp_path):
     result = validate(str(tmp_path / "nope"))
     assert result.returncode == 2
     assert "DAGS_FOLDER must be an existing folder" in result.stderr
+
+
+def test_house_rules_warn_under_the_default_policy(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
+    report = tmp_path / "report.json"
+    result = validate(str(dags), "--json", str(report))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(report.read_text())["warnings"] == [{"file": "untagged.py", "dag_id": "untagged",
+                                                           "rule": "tags"}]
+    assert "warning: untagged.py: DAG untagged has no tags (policy: tags: warn)" in result.stderr
+    assert "OK: 1 DAGs, 0 problems, 1 warnings" in result.stderr
+
+
+def test_the_policy_beside_the_dags_folder_can_block_a_rule(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
+    (tmp_path / "deploy-policy.yaml").write_text("version: 1\nrules:\n  tags: block\n")
+    result = validate(str(dags))
+    assert result.returncode == 1
+    assert "integrity: untagged.py: DAG untagged has no tags (policy: tags: block)" in result.stderr
+
+
+def test_a_rule_set_off_is_not_reported(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
+    (tmp_path / "deploy-policy.yaml").write_text("rules: {tags: 'off'}\n")
+    result = validate(str(dags))
+    assert result.returncode == 0 and "0 warnings" in result.stderr
+
+
+def test_a_bad_policy_rejects_with_its_line_and_field_and_the_dags_are_still_checked(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "loop.py").write_text(CYCLE_DAG.format(dag_id="loop"))
+    (tmp_path / "deploy-policy.yaml").write_text("version: 1\nrules:\n  timeout: sometimes\n")
+    result = validate(str(dags), "--json", str(tmp_path / "report.json"))
+    assert result.returncode == 1
+    assert ("policy: deploy-policy.yaml: deploy-policy.yaml, line 3, rules.timeout: must be off, warn or "
+            "block, got 'sometimes'") in result.stderr
+    assert "cycle: loop.py" in result.stderr
+
+
+def test_in_a_github_workflow_problems_and_warnings_are_annotations(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
+    (tmp_path / "deploy-policy.yaml").write_text("rules: {owner: never}\n")
+    result = subprocess.run([sys.executable, "-m", "webhook.deploy.validate_dags", "dags"], cwd=tmp_path,
+                            env={**os.environ, "GITHUB_ACTIONS": "true", "PYTHONPATH": str(PROJECT)},
+                            capture_output=True, text=True, timeout=120)
+    assert "::warning file=dags/untagged.py::warning: untagged.py: DAG untagged has no tags" in result.stderr
+    assert "::error file=deploy-policy.yaml::policy: deploy-policy.yaml" in result.stderr

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
-KINDS = ("import_error", "cycle", "duplicate_dag_id", "integrity")
+from webhook.deploy.integrity import MESSAGES
+
+KINDS = ("import_error", "cycle", "duplicate_dag_id", "integrity", "policy")
+MAX_WARNINGS = 50
 _FRAME_RE = re.compile(r'File "([^"\n]{1,500})", line (\d{1,7})')
 # "ValueError: ...", "airflow.sdk.exceptions.AirflowDagCycleException: ...", or a bare "KeyboardInterrupt"
 _EXCEPTION_RE = re.compile(r"^(?:[A-Za-z_]\w{0,79}\.){0,8}([A-Za-z_]\w{0,79})(?::|$)")
@@ -40,9 +43,31 @@ def describe(problem: dict) -> dict:
     message = problem.get("message") if isinstance(problem.get("message"), str) else ""
     kind = problem.get("kind") if problem.get("kind") in KINDS else "import_error"
     file = _text(problem.get("file"), 200)
-    return {"file": file, "dag_id": _text(problem.get("dag_id"), 250), "kind": kind,
-            "line": _line(message, file), "exception": None if kind == "integrity" else _exception(message),
-            "message": message[-2000:]}
+    line = problem.get("line")
+    if not isinstance(line, int) or isinstance(line, bool) or not 0 < line < 10**7:
+        line = _line(message, file)
+    checked = kind in ("integrity", "policy")  # the check's own words, not an exception
+    return {"file": file, "dag_id": _text(problem.get("dag_id"), 250), "kind": kind, "line": line,
+            "exception": None if checked else _exception(message), "message": message[-2000:]}
+
+
+def warning(item: dict) -> str:
+    """One warning of the report (a house rule the policy sets to warn) as the history, the status page and
+    Slack show it; the words are the webhook's, only the file and dag_id come from the report."""
+    rule = item.get("rule") if item.get("rule") in MESSAGES else None
+    if rule is None:
+        return "a DAG breaks a house rule the policy sets to warn"
+    file, dag_id = _text(item.get("file"), 200), _text(item.get("dag_id"), 250)
+    return f"{file}: DAG {dag_id} {MESSAGES[rule]} (policy: {rule}: warn)"
+
+
+def warnings(items: list) -> list[str]:
+    """The report's warnings for the deploy record: at most MAX_WARNINGS, then a count of the rest."""
+    items = [w for w in items if isinstance(w, dict)] if isinstance(items, list) else []
+    shown = [warning(w) for w in items[:MAX_WARNINGS]]
+    if len(items) > MAX_WARNINGS:
+        shown.append(f"and {len(items) - MAX_WARNINGS} more warnings")
+    return shown
 
 
 def public(problem: dict) -> dict:

@@ -1,6 +1,6 @@
-"""Import every DAG of a tree the way the DAG processor would, and report what would break.
+"""Import every DAG of a tree the way the DAG processor would, and judge it by the repository's deploy policy.
 
-Usage: python -m webhook.deploy.validate_dags DAGS_FOLDER [--json OUTPUT]
+Usage: python -m webhook.deploy.validate_dags DAGS_FOLDER [--json OUTPUT] [--policy FILE]
        python -m webhook.deploy.validate_dags --serve   (jobs {"dags_folder", "output", "log"} on stdin)
 Exit status 0 when the DAGs may be deployed, 1 when not, 2 on bad usage.
 """
@@ -34,11 +34,24 @@ def warm_up() -> None:
     import airflow.sdk  # noqa: F401
 
 
-def validate(dags_folder: Path, bundle_name: str = "gitops") -> dict:
-    """Parse the folder with DagBag; return {"ok", "dag_ids", "problems", "seconds"}."""
+def validate(dags_folder: Path, bundle_name: str = "gitops", policy_file: Path | None = None) -> dict:
+    """Parse the folder with DagBag; return {"ok", "dag_ids", "problems", "warnings", "seconds"}.
+
+    The policy is `deploy-policy.yaml` beside the folder unless `policy_file` names another; a broken
+    policy is a problem (the defaults judge the DAGs meanwhile, so its other problems are listed too)."""
     _prepare_environment()
     started = time.monotonic()
     dags_folder = Path(dags_folder).resolve()
+    from webhook.deploy import integrity, policy
+
+    policy_file = Path(policy_file) if policy_file else dags_folder.parent / policy.FILE_NAME
+    found, warnings = [], []
+    try:
+        rules = policy.load(policy_file, _relative(str(policy_file), dags_folder.parent))
+    except policy.PolicyError as exc:
+        rules = policy.Policy()
+        found.append({"file": _relative(str(policy_file), dags_folder.parent), "dag_id": None,
+                      "kind": "policy", "line": exc.line, "message": str(exc)})
     # The bundle folder itself is on sys.path in Airflow, which is how `dagutils` imports; it must win
     # over any other copy of the shared code (e.g. the webhook's own checkout).
     sys.path.insert(0, str(dags_folder))
@@ -47,10 +60,7 @@ def validate(dags_folder: Path, bundle_name: str = "gitops") -> dict:
         del sys.modules[name]
     from airflow.dag_processing.dagbag import DagBag
 
-    from webhook.deploy import integrity
-
     bag = DagBag(dag_folder=dags_folder, bundle_path=dags_folder, bundle_name=bundle_name)
-    found = []
     for path, message in sorted(bag.import_errors.items()):
         kind = next((k for marker, k in KINDS if marker in message), "import_error")
         # Paths of the temporary tree mean nothing to the reader; show them relative to dags/.
@@ -59,11 +69,15 @@ def validate(dags_folder: Path, bundle_name: str = "gitops") -> dict:
     dag_ids = {}
     for dag_id, dag in sorted(bag.dags.items()):
         dag_ids[dag_id] = _relative(dag.fileloc, dags_folder)
-        for problem in integrity.problems(dag):
-            found.append({"file": dag_ids[dag_id], "dag_id": dag_id, "kind": "integrity",
-                          "message": f"DAG {dag_id} {problem}"})
-    return {"ok": not found, "dag_ids": dag_ids, "problems": found,
-            "seconds": round(time.monotonic() - started, 3)}
+        for rule in integrity.broken(dag):
+            level = rules.level(rule)
+            if level == "block":
+                found.append({"file": dag_ids[dag_id], "dag_id": dag_id, "kind": "integrity", "rule": rule,
+                              "message": f"DAG {dag_id} {integrity.MESSAGES[rule]} (policy: {rule}: block)"})
+            elif level == "warn":
+                warnings.append({"file": dag_ids[dag_id], "dag_id": dag_id, "rule": rule})
+    return {"ok": not found, "dag_ids": dag_ids, "problems": found, "warnings": warnings,
+            "policy": rules.rules.model_dump(), "seconds": round(time.monotonic() - started, 3)}
 
 
 def _relative(path: str, root: Path) -> str:
@@ -73,12 +87,24 @@ def _relative(path: str, root: Path) -> str:
         return str(path)
 
 
-def summary(report: dict) -> str:
-    """One line per problem, then a verdict; for people and CI logs."""
-    lines = [f"{p['kind']}: {p['file']}: {p['message'].splitlines()[-1]}" for p in report["problems"]]
+def summary(report: dict, github: str | None = None) -> str:
+    """One line per problem and per warning, then a verdict; for people and CI logs. With `github` (the DAG
+    folder as the workflow names it) problems and warnings are workflow commands, shown on the files."""
+    from webhook.deploy.problems import warning
+
+    def line(level: str, file: str, text: str) -> str:
+        return f"::{level} file={file}::{text}" if github is not None else text
+
+    lines = []
+    for p in report["problems"]:
+        base = Path(github or ".").parent if p["kind"] == "policy" else Path(github or ".")
+        lines.append(line("error", str(base / p["file"]), f"{p['kind']}: {p['file']}: "
+                                                           f"{p['message'].splitlines()[-1]}"))
+    for w in report.get("warnings", []):
+        lines.append(line("warning", str(Path(github or ".") / w["file"]), f"warning: {warning(w)}"))
     verdict = "OK" if report["ok"] else "REJECTED"
-    lines.append(f"{verdict}: {len(report['dag_ids'])} DAGs, {len(report['problems'])} problems "
-                 f"({report['seconds']} s)")
+    lines.append(f"{verdict}: {len(report['dag_ids'])} DAGs, {len(report['problems'])} problems, "
+                 f"{len(report.get('warnings', []))} warnings ({report['seconds']} s)")
     return "\n".join(lines)
 
 
@@ -186,15 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dags_folder", nargs="?")
     parser.add_argument("--json", dest="output", help="also write the report as JSON to this file")
     parser.add_argument("--bundle-name", default="gitops")
+    parser.add_argument("--policy", help="the deploy policy (default: deploy-policy.yaml beside DAGS_FOLDER)")
     parser.add_argument("--serve", action="store_true", help="validate jobs read from stdin (the webhook)")
     args = parser.parse_args(argv)
     if args.serve:
         return serve()
     if not args.dags_folder or not Path(args.dags_folder).is_dir():
         parser.error(f"DAGS_FOLDER must be an existing folder, got {args.dags_folder!r}")
-    report = validate(Path(args.dags_folder), args.bundle_name)
+    report = validate(Path(args.dags_folder), args.bundle_name, args.policy)
     _write(report, args.output)
-    print(summary(report), file=sys.stderr)
+    github = args.dags_folder if os.environ.get("GITHUB_ACTIONS") == "true" else None
+    print(summary(report, github), file=sys.stderr)
     return 0 if report["ok"] else 1
 
 
