@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from devtools.background import BackgroundServer, FakeHandler
 from devtools.onepassword_store import Store, StoreError
+from opconnect.settings import DagVault, InfraVault, variables
 
 HEALTH = {
     "name": "1Password Connect API",
@@ -151,7 +152,7 @@ class _Handler(FakeHandler):
 def tokens_from_env(env) -> list[str]:
     """The stack's two tokens, each scoped to its own vault (a token without a vault reaches them all)."""
     specs = []
-    for token_name, vault_name in (("OP_API_TOKEN", "OP_VAULT_ID"), ("OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID")):
+    for token_name, vault_name in (variables(DagVault), variables(InfraVault)):
         if env.get(token_name):
             specs.append(f"{env[token_name]}={env[vault_name]}" if env.get(vault_name) else env[token_name])
     return specs

@@ -64,6 +64,11 @@ def _variables(access: type[_Access], name: str) -> list[str]:
     return list(alias.choices) if isinstance(alias, AliasChoices) else [alias]
 
 
+def variables(access: type[_Access]) -> tuple[str, str]:
+    """The documented names of an access's token and vault variables (the fake Connect scopes tokens by them)."""
+    return _variables(access, "token")[0], _variables(access, "vault")[0]
+
+
 def from_env(access: type[_Access] = DagVault, environ: Mapping[str, str] | None = None, *,
              vault: str | None = None) -> ConnectSettings:
     """The client settings of one access (`vault` replaces its vault variable); raises SettingsError."""
