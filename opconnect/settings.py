@@ -2,7 +2,7 @@
 
 Two accesses, each a settings class on the stack's one settings layer (a bad or missing variable raises
 stacksettings.SettingsError naming it, never showing a token): tasks hold OP_API_TOKEN for the DAG secrets vault
-(DagVault); only the webhook and the relay hold OP_INFRA_TOKEN for the infrastructure vault (InfraVault).
+(DagVault); only the webhook, the relay and init hold OP_INFRA_TOKEN for the infrastructure vault (InfraVault).
 The SDK's own names (OP_CONNECT_HOST, OP_CONNECT_TOKEN, OP_VAULT) are accepted after ours.
 """
 

@@ -1,7 +1,8 @@
 """The infrastructure vault: the webhook key, the deploy key and the relay's channel address.
 
-Only the webhook and the relay read it, with their own Connect token (OP_INFRA_TOKEN) for their own vault
-(OP_INFRA_VAULT_ID). Tasks get OP_API_TOKEN, a token for the DAG secrets vault, and cannot read these items.
+Only the webhook, the relay and init (its first deploy) read it, with their own Connect token (OP_INFRA_TOKEN)
+for their own vault (OP_INFRA_VAULT_ID). Tasks get OP_API_TOKEN, a token for the DAG secrets vault, and cannot
+read these items.
 """
 
 from __future__ import annotations
