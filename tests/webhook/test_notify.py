@@ -48,3 +48,11 @@ def test_no_slack_connection_is_logged_not_raised(monkeypatch, caplog):
 def test_levels_follow_the_result(slack, state, level_emoji):
     notify.announce({**RECORD, "state": state}, wait=True)
     assert slack.snapshot()[0]["text"].startswith(level_emoji)
+
+
+def test_policy_warnings_are_in_the_message(slack):
+    warnings = [f"dag{n}.py: DAG dag{n} has no tags (policy: tags: warn)" for n in range(7)]
+    notify.announce({**RECORD, "state": "succeeded", "warnings": warnings}, wait=True)
+    text = slack.snapshot()[0]["text"]
+    assert "dag0.py: DAG dag0 has no tags (policy: tags: warn)" in text
+    assert "dag5.py" not in text and "2 more on the status page" in text

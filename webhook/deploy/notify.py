@@ -30,9 +30,18 @@ def message(record: dict) -> tuple[str, list, str]:
         ("Reason", record.get("reason") or None),
         ("Detail", record.get("detail") or None),
         ("Restart required", ", ".join(outside[:10]) if record.get("restart_required") else None),
+        ("Warnings", _warnings(record.get("warnings") or [])),
         ("Stages", ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()) or None),
     ]
     return title, lines, LEVELS.get(state, "info")
+
+
+def _warnings(warnings: list[str], shown: int = 5) -> str | None:
+    """The deploy policy's warnings: the first few, and how many more the status page lists."""
+    if not warnings:
+        return None
+    more = f"; {len(warnings) - shown} more on the status page" if len(warnings) > shown else ""
+    return "; ".join(warnings[:shown]) + more
 
 
 def announce(record: dict, wait: bool = False) -> threading.Thread | None:
