@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 LOADED_AT = "2024-01-01T00:00:00Z"
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:-([^}]*))?\}")
 _FILTER = re.compile(r'^\s*(title|name|tag)\s+eq\s+"(.*)"\s*$')
 
 
@@ -37,10 +37,13 @@ def _now() -> str:
 
 
 def _expand(value: str, where: str) -> str:
-    """Replace ${NAME} with the environment variable NAME, so one file serves any local port."""
+    """Replace ${NAME} (or ${NAME-default}) with the environment variable NAME, so one file serves any local
+    port and any generated password."""
 
     def lookup(match: re.Match) -> str:
         name = match.group(1)
+        if name not in os.environ and match.group(2) is not None:
+            return match.group(2)  # ${NAME-default}
         if name not in os.environ:
             raise ValueError(f"{where} uses ${{{name}}} but the environment variable {name} is not set")
         return os.environ[name]

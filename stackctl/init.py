@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from stackctl import celery_results
+from stackctl import bootstrap, celery_results, warehouse
 from stackctl.settings import SettingsError, check_production
 
 
@@ -29,12 +29,30 @@ def _connect(url: str):
 
 def ensure_results_database(environ: dict[str, str]) -> str:
     """The Celery result backend's own role and database (stackctl/celery_results.py), made once."""
+    results_url = environ["AIRFLOW__CELERY__RESULT_BACKEND"]
+    return _ensure_as_admin(environ, results_url, "the Celery result backend", "result backend database",
+                            lambda query, dbname: celery_results.ensure(query, environ["CELERY_RESULTS_PASSWORD"],
+                                                                        dbname))
+
+
+def ensure_warehouse_database(environ: dict[str, str]) -> str:
+    """The example pipelines' own role and database (stackctl/warehouse.py), made once."""
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    url = admin_url.set(username=warehouse.ROLE, password=environ["WAREHOUSE_PASSWORD"],
+                        database=warehouse.DATABASE).render_as_string(hide_password=False)
+    return _ensure_as_admin(environ, url, "the warehouse", "warehouse database",
+                            lambda query, dbname: warehouse.ensure(query, environ["WAREHOUSE_PASSWORD"]))
+
+
+def _ensure_as_admin(environ: dict[str, str], url: str, what: str, name: str, ensure) -> str:
+    """Connect to `url`; if that fails, run `ensure(query, airflow_database)` as the admin role."""
     import psycopg2
 
-    results_url = environ["AIRFLOW__CELERY__RESULT_BACKEND"]
     try:
-        _connect(results_url).close()
-        return "result backend database ready"
+        _connect(url).close()
+        return f"{name} ready"
     except psycopg2.OperationalError:
         pass  # not created yet (compose's first start) or its password changed: (re)create as the admin role
     admin = _connect(environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
@@ -47,13 +65,13 @@ def ensure_results_database(environ: dict[str, str]) -> str:
         return str(row[0]) if row else ""
 
     try:
-        celery_results.ensure(query, environ["CELERY_RESULTS_PASSWORD"], admin.info.dbname)
+        ensure(query, admin.info.dbname)
     except psycopg2.Error as error:
-        raise SystemExit(f"airflow-init: cannot create the Celery result backend's role as "
+        raise SystemExit(f"airflow-init: cannot create {what}'s role as "
                          f"{admin.info.user}: {error.pgerror or error}".strip()) from None
     finally:
         admin.close()
-    return "created the result backend's database"
+    return f"created the {name}"
 
 
 def migrate() -> None:
@@ -73,6 +91,13 @@ def ensure_admin(username: str, password: str) -> str:
         return f"created admin user {username!r}"
 
 
+def apply_bootstrap() -> None:
+    """dags/bootstrap.yaml (bootstrapfile): pools, variables, connections; never stops the stack's start."""
+    result = subprocess.run([sys.executable, "-m", "bootstrapfile"], capture_output=True, text=True)
+    for line in (result.stdout + result.stderr).strip().splitlines():
+        print(f"airflow-init: {line}", file=sys.stdout if result.returncode == 0 else sys.stderr)
+
+
 def main() -> int:
     try:
         check_environment(dict(os.environ))
@@ -86,7 +111,9 @@ def main() -> int:
         return 2
     migrate()
     print(f"airflow-init: database migrated; {ensure_admin(username, password)}; "
-          f"{ensure_results_database(dict(os.environ))}")
+          f"{ensure_results_database(dict(os.environ))}; {ensure_warehouse_database(dict(os.environ))}")
+    if not os.environ.get(bootstrap.LATER):  # natively `up` applies it once the 1Password fake is up
+        apply_bootstrap()
     if os.environ.get("DAG_SOURCE") == "gitops":
         # the DAG processor clones the deploy mirror when it starts: publish origin's tip first
         result = subprocess.run([sys.executable, "-m", "webhook.deploy.bootstrap"], capture_output=True, text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from stackctl import celery_results, system
+from stackctl import celery_results, system, warehouse
 from stackctl.native import postgres_dirs
 from stackctl.settings import Settings
 
@@ -71,3 +71,4 @@ def ensure_database(settings: Settings) -> None:
     if not _psql(settings, "SELECT 1 FROM pg_database WHERE datname = :'d';", *variables):
         _psql(settings, "CREATE DATABASE :\"d\" OWNER :\"u\";", *variables)
     celery_results.ensure(lambda sql: _psql(settings, sql + ";"), settings["CELERY_RESULTS_PASSWORD"], database)
+    warehouse.ensure(lambda sql: _psql(settings, sql + ";"), settings["WAREHOUSE_PASSWORD"])
