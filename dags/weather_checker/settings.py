@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+from pydantic import Field, field_validator
+
+from stacksettings import EnvSettings, Port, SettingsError
+
+__all__ = ["SettingsError", "WeatherSettings", "from_env"]
 AGENT = "gitops-airflow-weather-checker/1.0"
-
-
-class SettingsError(ValueError):
-    """A weather-checker setting is invalid; the message names the variable."""
 
 
 @dataclass(frozen=True)
 class WeatherSettings:
-    """Everything the diagnostic needs; one environment variable per field (see from_env)."""
+    """Everything the diagnostic needs, some of it derived from several variables (see from_env)."""
 
     environment: str = "development"
     latitude: float = 30.2672
@@ -61,80 +62,91 @@ class WeatherSettings:
         return f"{self.environment}.demonstration secret"
 
 
-def _float(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
-    return value
+class Variables(EnvSettings):
+    """The variables the diagnostic reads: one field each, with its default and bounds."""
+
+    environment: Literal["development", "production"] = Field("development", validation_alias="ENVIRONMENT")
+    latitude: float = Field(30.2672, ge=-90, le=90, validation_alias="WEATHER_LATITUDE")
+    longitude: float = Field(-97.7431, ge=-180, le=180, validation_alias="WEATHER_LONGITUDE")
+    nws_base_url: str = Field("https://api.weather.gov", validation_alias="NWS_BASE_URL")
+    nws_contact: str = Field("airflow-admin@localhost", validation_alias="NWS_CONTACT")
+    camera_id: str = Field("533", validation_alias="CAMERA_ID")
+    camera_url_pattern: str = Field("https://cctv.austinmobility.io/image/{id}.jpg",
+                                    validation_alias="CAMERA_URL_PATTERN")
+    camera_label: str = Field("38th & Duval", validation_alias="CAMERA_LABEL")
+    placeholder_digests: str = Field("", validation_alias="CAMERA_PLACEHOLDER_SHA256")
+    timezone: str = Field("America/Chicago", validation_alias="TEAM_TIMEZONE")
+    state_dir: Path = Field(Path(".state"), validation_alias="STACK_STATE_DIR")
+    diagnostics_dir: Path | None = Field(None, validation_alias="DIAGNOSTICS_DIR")
+    history_size: int = Field(20, ge=1, le=500, validation_alias="WEATHER_HISTORY_SIZE")
+    timeout: float = Field(10.0, ge=0.5, le=120, validation_alias="WEATHER_HTTP_TIMEOUT")
+    check_timeout: float = Field(3.0, ge=0.2, le=60, validation_alias="WEATHER_CHECK_TIMEOUT")
+    api_host: str = Field("airflow-apiserver", validation_alias="AIRFLOW_API_HOST")
+    api_port: Port = Field(8080, validation_alias="AIRFLOW_API_PORT")
+    redis_host: str = Field("redis", validation_alias="REDIS_HOST")
+    redis_port: Port = Field(6379, validation_alias="REDIS_PORT")
+    webhook_host: str = Field("webhook", validation_alias="WEBHOOK_HOST")
+    webhook_port: Port = Field(8000, validation_alias="WEBHOOK_PORT")
+    stats_port: Port = Field(8084, validation_alias="PUBLIC_STATS_PORT")
+    haproxy_stats_url: str | None = Field(None, validation_alias="HAPROXY_STATS_URL")
+    # the stats page's read-only login (HAProxy's `stats` user), never Flower's
+    stats_password: str = Field("", repr=False, validation_alias="HAPROXY_STATS_PASSWORD")
+    stack_version: str = Field("", validation_alias="STACK_VERSION")
+
+    @field_validator("nws_base_url", "camera_url_pattern", "haproxy_stats_url")
+    @classmethod
+    def _http(cls, value: str | None, info) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            name = cls.model_fields[info.field_name].validation_alias
+            raise SettingsError(name, f"must be an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("camera_id")
+    @classmethod
+    def _camera_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", value):
+            raise SettingsError("CAMERA_ID", f"must be letters, digits, '-' or '_' (at most 40), got {value!r}")
+        return value
+
+    @field_validator("camera_url_pattern")
+    @classmethod
+    def _has_id(cls, value: str) -> str:
+        if "{id}" not in value:
+            raise SettingsError("CAMERA_URL_PATTERN", f"must contain {{id}}, got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError("TEAM_TIMEZONE", f"is not a known time zone: {value!r}") from None
+        return value
+
+    @field_validator("placeholder_digests")
+    @classmethod
+    def _digests(cls, value: str) -> str:
+        for digest in filter(None, (d.strip() for d in value.split(","))):
+            if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+                raise SettingsError("CAMERA_PLACEHOLDER_SHA256",
+                                    f"must be comma-separated SHA-256 hex digests, got {digest!r}")
+        return value
 
 
-def _url(env: dict[str, str], name: str, default: str) -> str:
-    value = env.get(name, "").strip() or default
-    if not value.startswith(("http://", "https://")):
-        raise SettingsError(f"{name} must be an http:// or https:// URL, got {value!r}")
-    return value
-
-
-def _host_port(env: dict[str, str], host_name: str, port_name: str, host: str, port: int) -> tuple[str, int]:
-    return env.get(host_name, "").strip() or host, int(_float(env, port_name, port, 1, 65535))
-
-
-def from_env(env: dict[str, str] | None = None) -> WeatherSettings:
-    """Build settings from environment variables; raise SettingsError naming the first bad one."""
-    env = dict(os.environ if env is None else env)
-    environment = env.get("ENVIRONMENT", "").strip() or "development"
-    if environment not in ("development", "production"):
-        raise SettingsError(f"ENVIRONMENT must be development or production, got {environment!r}")
-    camera_id = env.get("CAMERA_ID", "").strip() or WeatherSettings.camera_id
-    if not CAMERA_ID_RE.match(camera_id):
-        raise SettingsError(f"CAMERA_ID must be letters, digits, '-' or '_', got {camera_id!r}")
-    pattern = _url(env, "CAMERA_URL_PATTERN", WeatherSettings.camera_url_pattern)
-    if "{id}" not in pattern:
-        raise SettingsError(f"CAMERA_URL_PATTERN must contain {{id}}, got {pattern!r}")
-    timezone = env.get("TEAM_TIMEZONE", "").strip() or WeatherSettings.timezone
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"TEAM_TIMEZONE is not a known time zone: {timezone!r}") from None
-    raw_digests = env.get("CAMERA_PLACEHOLDER_SHA256", "").split(",")
-    digests = tuple(d.strip().lower() for d in raw_digests if d.strip())
-    for digest in digests:
-        if not re.fullmatch(r"[0-9a-f]{64}", digest):
-            raise SettingsError(f"CAMERA_PLACEHOLDER_SHA256 must be comma-separated SHA-256 hex digests, "
-                                f"got {digest!r}")
-    state_dir = env.get("STACK_STATE_DIR", "").strip() or ".state"
-    api_host, api_port = _host_port(env, "AIRFLOW_API_HOST", "AIRFLOW_API_PORT", "airflow-apiserver", 8080)
-    redis_host, redis_port = _host_port(env, "REDIS_HOST", "REDIS_PORT", "redis", 6379)
-    hook_host, hook_port = _host_port(env, "WEBHOOK_HOST", "WEBHOOK_PORT", "webhook", 8000)
-    stats_port = int(_float(env, "PUBLIC_STATS_PORT", 8084, 1, 65535))
+def from_env(env: Mapping[str, str] | None = None) -> WeatherSettings:
+    """Build settings from environment variables (os.environ by default); raise SettingsError naming the first
+    bad one."""
+    v = Variables.from_env(env)
     return WeatherSettings(
-        environment=environment,
-        latitude=_float(env, "WEATHER_LATITUDE", WeatherSettings.latitude, -90, 90),
-        longitude=_float(env, "WEATHER_LONGITUDE", WeatherSettings.longitude, -180, 180),
-        nws_base_url=_url(env, "NWS_BASE_URL", WeatherSettings.nws_base_url).rstrip("/"),
-        nws_contact=env.get("NWS_CONTACT", "").strip() or WeatherSettings.nws_contact,
-        camera_id=camera_id,
-        camera_url_pattern=pattern,
-        camera_label=env.get("CAMERA_LABEL", "").strip() or WeatherSettings.camera_label,
-        placeholder_digests=digests,
-        timezone=timezone,
-        diagnostics_dir=Path(env.get("DIAGNOSTICS_DIR", "").strip() or Path(state_dir) / "diagnostics"),
-        history_size=int(_float(env, "WEATHER_HISTORY_SIZE", 20, 1, 500)),
-        timeout=_float(env, "WEATHER_HTTP_TIMEOUT", 10.0, 0.5, 120),
-        check_timeout=_float(env, "WEATHER_CHECK_TIMEOUT", 3.0, 0.2, 60),
-        airflow_api_url=f"http://{api_host}:{api_port}",
-        redis_host=redis_host,
-        redis_port=redis_port,
-        webhook_url=f"http://{hook_host}:{hook_port}/",
-        haproxy_stats_url=_url(env, "HAPROXY_STATS_URL", f"http://haproxy:{stats_port}/;csv"),
-        # the stats page's read-only login (HAProxy's `stats` user), never Flower's
-        stats_username="stats" if env.get("HAPROXY_STATS_PASSWORD") else "",
-        stats_password=env.get("HAPROXY_STATS_PASSWORD", ""),
-        stack_version=env.get("STACK_VERSION", "").strip(),
-    )
+        environment=v.environment, latitude=v.latitude, longitude=v.longitude,
+        nws_base_url=v.nws_base_url.rstrip("/"), nws_contact=v.nws_contact, camera_id=v.camera_id,
+        camera_url_pattern=v.camera_url_pattern, camera_label=v.camera_label,
+        placeholder_digests=tuple(d.strip().lower() for d in v.placeholder_digests.split(",") if d.strip()),
+        timezone=v.timezone, diagnostics_dir=v.diagnostics_dir or v.state_dir / "diagnostics",
+        history_size=v.history_size, timeout=v.timeout, check_timeout=v.check_timeout,
+        airflow_api_url=f"http://{v.api_host}:{v.api_port}", redis_host=v.redis_host, redis_port=v.redis_port,
+        webhook_url=f"http://{v.webhook_host}:{v.webhook_port}/",
+        haproxy_stats_url=v.haproxy_stats_url or f"http://haproxy:{v.stats_port}/;csv",
+        stats_username="stats" if v.stats_password else "", stats_password=v.stats_password,
+        stack_version=v.stack_version)
