@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackctl.credentials import GENERATED_SECRETS, new_value
-from stacksettings import layered, read_env_file
+from stacksettings import SECRETS_FILE, layered, read_env_file
 
 
 def ensure(state_dir: Path, environ: Mapping[str, str]) -> list[str]:
     """Write any credential not set anywhere to `state_dir/secrets.env` (mode 0600); return the names written."""
-    path = state_dir / "secrets.env"
+    path = state_dir / SECRETS_FILE
     known = layered({**environ, "STACK_STATE_DIR": str(state_dir)})
     stored = read_env_file(path)
     missing = [name for name in GENERATED_SECRETS if not known.get(name)]

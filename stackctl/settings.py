@@ -123,7 +123,7 @@ class Settings:
 
     @property
     def secrets_file(self) -> Path:
-        return self.state_dir / "secrets.env"
+        return self.state_dir / stacksettings.SECRETS_FILE
 
     def public_url(self, port_name: str) -> str:
         return f"http://{self.values['HAPROXY_BIND']}:{self.ports[port_name]}"

@@ -3,7 +3,7 @@ one error naming the variable (errors.py)."""
 
 from stacksettings.base import EnvSettings, Port, settings_error
 from stacksettings.errors import SettingsError
-from stacksettings.files import PROJECT_DIR, env_file, layered, read_env_file, state_dir, with_env_file
+from stacksettings.files import PROJECT_DIR, SECRETS_FILE, env_file, layered, read_env_file, state_dir, with_env_file
 
-__all__ = ["PROJECT_DIR", "EnvSettings", "Port", "SettingsError", "env_file", "layered", "read_env_file",
-           "settings_error", "state_dir", "with_env_file"]
+__all__ = ["PROJECT_DIR", "SECRETS_FILE", "EnvSettings", "Port", "SettingsError", "env_file", "layered",
+           "read_env_file", "settings_error", "state_dir", "with_env_file"]
