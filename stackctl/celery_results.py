@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from stackctl.services import RESULTS_ROLE
-
+RESULTS_ROLE = "celery_results"  # compose's x-credentials.results names it in the result backend's URL
 SAFE_PASSWORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 
 

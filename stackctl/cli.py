@@ -11,10 +11,21 @@ import sys
 import time
 from pathlib import Path
 
-from stackctl import health, native, ports, postgres, privileges, redis, secrets_file, supervisor, system, task_user
+from stackctl import (
+    health,
+    native,
+    ports,
+    postgres,
+    privileges,
+    redis,
+    secrets_file,
+    services,
+    supervisor,
+    system,
+    task_user,
+)
 from stackctl import settings as settings_mod
-from stackctl.devservices import dev_programs, prepare_dev_files
-from stackctl.services import CLI, SERVICES, by_name
+from stackctl.devservices import prepare_dev_files
 from stackctl.settings import Settings, SettingsError
 from stacksettings import layered
 
@@ -47,16 +58,15 @@ def init_stamp(settings: Settings) -> str:
     return hashlib.sha256(requirements + settings["_AIRFLOW_WWW_USER_USERNAME"].encode()).hexdigest()
 
 
-def run_init(settings: Settings) -> None:
+def run_init(settings: Settings, init: services.Program) -> None:
     """Migrate and create the admin (the compose airflow-init service), unless already done for this lock."""
     stamp = native.airflow_home(settings) / ".stack-init"
     if stamp.exists() and stamp.read_text() == init_stamp(settings):
-        echo("airflow-init: already done for this requirements lock")
+        echo(f"{init.name}: already done for this requirements lock")
         return
-    service = by_name("airflow-init")
     native.airflow_home(settings).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    proc = subprocess.Popen(native.argv(service, settings), env=native.environment(service, settings),
+    proc = subprocess.Popen(init.argv, env=init.env,
                             cwd=settings.project_dir, start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
@@ -66,7 +76,7 @@ def run_init(settings: Settings) -> None:
         proc.wait()
         raise
     if proc.returncode != 0:
-        raise RuntimeError(f"airflow-init failed (exit {proc.returncode}):\n{output[-3000:]}")
+        raise RuntimeError(f"{init.name} failed (exit {proc.returncode}):\n{output[-3000:]}")
     echo(output.strip().splitlines()[-1] + f" ({time.monotonic() - started:.1f} s)")
     stamp.write_text(init_stamp(settings))
 
@@ -144,6 +154,7 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
             echo(f"generated {', '.join(written)} into {state_dir / 'secrets.env'} (mode 0600)")
     settings = settings_mod.load(environ)
     system.ensure_packages(echo=echo)
+    stack = services.load(settings)  # after the packages: it finds their programs
     run = supervisor.run_dir(settings)
     run.mkdir(parents=True, exist_ok=True)
     other = _alive(_up_pidfile(settings))
@@ -176,25 +187,25 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
             task_user.forget(settings)
         prepare_dev_files(settings)
         install_relay(settings.project_dir, settings.get("SMEE_URL"))
-        extra = dev_programs(settings)
-        supervisor.write_env_files(settings, extra, apart=apart is not None)
-        supervisor.config_path(settings).write_text(supervisor.render(settings, extra, apart=apart is not None))
+        supervisor.write_env_files(settings, apart=apart is not None)
+        supervisor.config_path(settings).write_text(supervisor.render(settings, apart=apart is not None))
         if already:
             supervisor.reload_config(settings, supervisor.main(settings))
         else:
             supervisor.start_daemon(settings)
         if apart:
             start_task_supervisord_as_asked(settings, apart)
-        failed = supervisor.start(settings, "postgres", "redis")
-        if failed:
-            raise RuntimeError("could not start the databases: " + "; ".join(failed))
-        postgres.wait_ready(settings)
-        postgres.ensure_database(settings)
-        run_init(settings)
+        # the one-shots (airflow-init) after what they depend on, then everything in start order
+        for oneshot in [p for p in stack.programs.values() if p.oneshot]:
+            failed = supervisor.start(settings, *oneshot.depends_on)
+            if failed:
+                raise RuntimeError(f"could not start what {oneshot.name} needs: " + "; ".join(failed))
+            postgres.wait_ready(settings)
+            postgres.ensure_database(settings)
+            run_init(settings, oneshot)
         for line in supervisor.start(settings, "all"):
             echo(f"warning: {line} (supervisord keeps retrying it)")
-        names = [s.name for s in supervisor.supervised(settings)] + list(extra)
-        results = health.wait_healthy(settings, names, UP_TIMEOUT)
+        results = health.wait_healthy(settings, [p.name for p in stack.supervised()], UP_TIMEOUT)
         # the first execution-API call after a start takes seconds; pay it now, not in the first task
         health.http_get(f"http://{settings['BIND_HOST']}:{settings['AIRFLOW_API_PORT']}/execution/health", timeout=15)
     except Interrupted:
@@ -308,7 +319,7 @@ def status(environ: dict[str, str]) -> int:
 
 def logs(environ: dict[str, str], name: str | None, follow: bool, lines: int) -> int:
     settings = settings_mod.load(environ)
-    known = [s.name for s in SERVICES if not s.oneshot] + list(dev_programs(settings))
+    known = [p.name for p in services.load(settings, lenient=True).supervised()]
     targets = [name] if name else known
     if name and name not in known:
         raise RuntimeError(f"no service named {name!r}; known: {', '.join(known)}")
@@ -333,7 +344,7 @@ def restart(environ: dict[str, str], name: str) -> int:
 def airflow(environ: dict[str, str], args: list[str]) -> int:
     """Run the Airflow CLI with the stack's configuration (the native `docker compose run airflow-cli`)."""
     settings = settings_mod.load(environ)
-    env = native.environment(CLI, settings)
+    env = services.load(settings).cli.env
     # `dags test` runs tasks in this process: what they write where the worker writes too (the diagnostics page,
     # task logs: the task user's group, setgid) must stay writable by the worker, as what the worker writes is
     umask = 0o007 if task_user.is_apart(settings) else 0o027

@@ -1,12 +1,12 @@
-"""Development stand-ins for internet services (1Password Connect, Slack), supervised like the rest.
+"""Development stand-ins for internet services (1Password Connect, Slack, the NWS API): compose's `dev` profile.
 
 They run only with ENVIRONMENT=development, so `up` works offline; production points at the real services.
+Their programs come from docker-compose.yaml like the rest (stackctl/services.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 from stackctl.settings import Settings
@@ -37,29 +37,3 @@ def prepare_dev_files(settings: Settings) -> None:
     if missing:
         document["vaults"] = document.get("vaults", []) + missing
         target.write_text(json.dumps(document, indent=2) + "\n")
-
-
-def fake_slack_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings['FAKE_SLACK_PORT']}"
-
-
-def onepassword_tokens(settings: Settings) -> dict[str, str]:
-    """The fake reads the two tokens, each for its own vault, from its environment (never its command line)."""
-    names = ("OP_API_TOKEN", "OP_VAULT_ID", "OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID")
-    return {name: settings[name] for name in names if settings.get(name)}
-
-
-def dev_programs(settings: Settings) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """Extra supervised programs: name -> (argv, environment)."""
-    if not enabled(settings):
-        return {}
-    python = settings.bin("python")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(settings.project_dir),
-           "FAKE_SLACK_URL": fake_slack_url(settings)}
-    return {
-        "fake-onepassword": ([python, "-m", "devtools.fake_onepassword", "--items", str(items_file(settings)),
-                              "--port", settings["FAKE_ONEPASSWORD_PORT"]],
-                             {**env, **onepassword_tokens(settings)}),
-        "fake-slack": ([python, "-m", "devtools.fake_slack", "--port", settings["FAKE_SLACK_PORT"]], env),
-        "fixture-server": ([python, "-m", "devtools.fixture_server", "--port", settings["FIXTURE_SERVER_PORT"]], env),
-    }

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from stackctl import postgres
+from stackctl import postgres, services
 from stackctl.settings import Settings
 
 # (healthy, detail); healthy is None when the service could not be checked, and the detail says why.
@@ -72,13 +73,11 @@ def redis_ping(settings: Settings) -> tuple[bool, str]:
     return reply == b"+OK\r\n+PONG\r\n", reply.decode(errors="replace").strip()
 
 
-def worker_ping(settings: Settings) -> tuple[bool, str]:
+def worker_ping(broker_url: str) -> tuple[bool, str]:
     """Ask the workers through the broker, as `celery inspect ping` does."""
     from celery import Celery
 
-    from stackctl.services import broker_url
-
-    app = Celery(broker=broker_url(settings))
+    app = Celery(broker=broker_url)
     try:
         replies = app.control.ping(timeout=1.0)
     except Exception as error:  # the broker may still be starting
@@ -95,36 +94,42 @@ def _public(port: str, path: str) -> Check:
     return check
 
 
-def flower_health(settings: Settings) -> tuple[bool | None, str]:
-    """Flower always asks for its password: without it, say so instead of failing."""
-    password = settings.get("FLOWER_PASSWORD")
-    if not password:
-        return None, (f"not checked: FLOWER_PASSWORD is not set (environment, .env or {settings.secrets_file}), "
-                      "and Flower always asks for it")
-    return _http_ok(_local(settings, "FLOWER_PORT") + "/healthcheck", (settings["FLOWER_USERNAME"], password))
+def _job_component(job_type: str) -> str:
+    """`--job-type DagProcessorJob` -> the api-server health report's `dag_processor`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", job_type.removesuffix("Job")).lower()
 
 
-CHECKS: dict[str, Check] = {
-    "postgres": lambda s: (True, "accepting connections") if postgres.is_ready(s) else (False, "not ready"),
-    "redis": redis_ping,
-    "airflow-apiserver": lambda s: _http_ok(_local(s, "AIRFLOW_API_PORT") + "/api/v2/monitor/health"),
-    "airflow-scheduler": lambda s: _http_ok(_local(s, "SCHEDULER_HEALTH_PORT") + "/health"),
-    "airflow-dag-processor": _component("dag_processor"),
-    "airflow-triggerer": _component("triggerer"),
-    "airflow-worker": worker_ping,
-    "flower": flower_health,
-    "webhook": lambda s: _http_ok(_local(s, "WEBHOOK_PORT") + "/healthz"),
-    "diagnostics": lambda s: _http_ok(_local(s, "DIAGNOSTICS_PORT") + "/"),
-    "haproxy": _public("PUBLIC_AIRFLOW_PORT", "/api/v2/monitor/health"),
-    # development stand-ins for 1Password Connect and Slack
-    "fake-onepassword": lambda s: _http_ok(f"http://127.0.0.1:{s['FAKE_ONEPASSWORD_PORT']}/heartbeat"),
-    "fake-slack": lambda s: _http_ok(f"http://127.0.0.1:{s['FAKE_SLACK_PORT']}/messages"),
-    "fixture-server": lambda s: _http_ok(f"http://127.0.0.1:{s['FIXTURE_SERVER_PORT']}/_fixture/requests"),
-}
+def check_for(program: services.Program) -> Check | None:
+    """Compose's healthcheck for a service, asked from here: its URL fetched, or the same question put another way
+    where compose runs a tool inside the container."""
+    test = program.healthcheck[1:]
+    words = " ".join(test).split()
+    if not words:
+        return None
+    if words[0] == "curl":
+        return lambda s: _http_ok(words[-1])
+    if words[0] == "pg_isready":
+        return lambda s: (True, "accepting connections") if postgres.is_ready(s) else (False, "not ready")
+    if words[0] == "redis-cli":
+        return redis_ping
+    if words[:3] == ["airflow", "jobs", "check"]:
+        return _component(_job_component(words[words.index("--job-type") + 1]))
+    if words[0] == "celery":
+        return lambda s: worker_ping(program.env["AIRFLOW__CELERY__BROKER_URL"])
+    if words[0] == "haproxy":  # compose checks its configuration; here: that it answers and routes
+        return _public("PUBLIC_AIRFLOW_PORT", "/api/v2/monitor/health")
+    return None  # the relay's: an open connection to smee.io, seen from inside its container
+
+
+def checks(settings: Settings) -> dict[str, Check]:
+    stack = services.load(settings, lenient=True)
+    found = {name: check_for(program) for name, program in stack.programs.items()}
+    return {name: check for name, check in found.items() if check}
 
 
 def check_all(settings: Settings, names: list[str]) -> dict[str, tuple[bool | None, str]]:
-    return {name: CHECKS[name](settings) for name in names if name in CHECKS}
+    known = checks(settings)
+    return {name: known[name](settings) for name in names if name in known}
 
 
 def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None
@@ -132,11 +137,12 @@ def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change
     """Poll until every named service is healthy or cannot be checked; return the last results (some unhealthy
     if timed out)."""
     deadline = time.monotonic() + timeout
-    pending = [n for n in names if n in CHECKS]
+    known = checks(settings)
+    pending = [n for n in names if n in known]
     results: dict[str, tuple[bool | None, str]] = {}
     while True:
         for name in list(pending):
-            results[name] = CHECKS[name](settings)
+            results[name] = known[name](settings)
             if results[name][0] is not False:
                 pending.remove(name)
                 if on_change:

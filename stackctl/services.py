@@ -1,217 +1,256 @@
-"""The one definition of the stack: its services, their commands and the environment they share.
+"""The native stack, derived from docker-compose.yaml: each service becomes a program of ours, or says why not.
 
-docker-compose.yaml describes the same services; tests/stackctl/test_one_definition.py fails when they drift.
+Compose resolves the file (stackctl/compose.py) with the native settings as its variables, so ports, credentials
+and defaults are the file's. What Compose cannot know is in the tables below: where the images' programs are
+on this machine, which host names and container paths stand for what here, and which profiles run when.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from stackctl.settings import GENERATED_SECRETS, Settings
+from stackctl import compose, devservices, native, system
+from stackctl.settings import Settings
 
-FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+# ---- what Compose cannot say: the one table of native facts -------------------------------------------------
+# Service host names on the compose network -> (the setting holding the host here, the setting holding the port
+# here when the container's port is fixed rather than a variable). None: loopback.
+HOSTS: dict[str, tuple[str | None, str | None]] = {
+    "postgres": ("POSTGRES_HOST", None),
+    "redis": ("REDIS_HOST", None),
+    "airflow-apiserver": ("AIRFLOW_API_HOST", None),
+    "webhook": ("WEBHOOK_HOST", None),
+    "flower": ("FLOWER_HOST", None),
+    "diagnostics": ("DIAGNOSTICS_HOST", None),
+    "haproxy": ("HAPROXY_BIND", None),
+    "localhost": ("HAPROXY_BIND", None),  # in a value a browser follows (AIRFLOW__API__BASE_URL): HAProxy's
+    "fake-onepassword": (None, "FAKE_ONEPASSWORD_PORT"),
+    "fake-slack": (None, "FAKE_SLACK_PORT"),
+    "fixture-server": (None, "FIXTURE_SERVER_PORT"),
+}
+DEV_CONTAINER_PORT = "8080"  # where each `dev` profile fake listens in its container
+EVERYWHERE = "0.0.0.0"  # a container listens on every interface; a native program on BIND_HOST (HAProxy: HAPROXY_BIND)
+# Paths inside the images -> here (longest first).
+PATHS: dict[str, Callable[[Settings], Path | str]] = {
+    "/opt/airflow/project/dags": lambda s: s.dags_folder,
+    "/opt/airflow/project": lambda s: s.project_dir,
+    "/opt/airflow/state": lambda s: s.state_dir,
+    "/opt/airflow/diagnostics": lambda s: s["DIAGNOSTICS_DIR"],
+    "/usr/local/etc/redis/redis.conf": lambda s: s.state_dir / "redis" / "redis.conf",  # stackctl/redis.py
+    "devtools/onepassword-items.example.json": devservices.items_file,  # the editable copy `up` makes
+}
+# What the images give their programs that a native program needs said: PostgreSQL's data and socket folders.
+IMAGE_ARGS: dict[str, Callable[[Settings], list[str]]] = {
+    "postgres": lambda s: ["-D", str(native.postgres_dirs(s)[0]), "-c", f"listen_addresses={s['BIND_HOST']}",
+                           "-k", str(native.postgres_dirs(s)[1])],
+}
+# Compose variables a native program does without, and why.
+COMPOSE_ONLY = {
+    "DUMB_INIT_SETSID": "the image's init; supervisord signals the worker itself",
+    "FORWARDED_ALLOW_IPS": "HAProxy reaches the programs over loopback, which gunicorn and uvicorn trust already; "
+                           "'*' would trust every local user's X-Forwarded-* headers",
+    "REDISCLI_AUTH": "for the healthcheck's redis-cli; natively the check speaks to Redis itself",
+}
+# Profiles: when their services run here, and why not otherwise.
+PROFILES: dict[str, tuple[Callable[[Settings], bool], str]] = {
+    "dev": (devservices.enabled, "a development stand-in: not with ENVIRONMENT=production"),
+    "relay": (lambda s: bool(s.get("SMEE_URL")), "the smee relay: SMEE_URL is not set"),
+    "debug": (lambda s: False, "an operator's command: `./stack airflow ...` runs it (services.cli)"),
+}
+# The Airflow image's entrypoint runs `airflow <command>` unless the command is one of these.
+AIRFLOW_ENTRYPOINT_PASSES = ("python", "bash")
+VENV_PROGRAMS = ("airflow", "python", "gunicorn")
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
 @dataclass(frozen=True)
-class Service:
-    """A long-running program (or a one-shot step) of the stack."""
+class Program:
+    """A compose service as a native program."""
 
     name: str
-    command: tuple[str, ...]
-    airflow_env: bool = False  # receives the shared (secret-free) Airflow environment
-    secrets: tuple[str, ...] = ()  # the credential groups it needs (CREDENTIALS below), and no others
-    env: tuple[str, ...] = ()  # further variables it reads
-    oneshot: bool = False  # runs to completion before the others start
-    infra: bool = False  # an upstream image under compose; its native command is not compared
-    optional_setting: str = ""  # started only when this variable is set
-
-    @property
-    def program(self) -> str:
-        return self.command[0]
+    argv: list[str]
+    env: dict[str, str] = field(repr=False)
+    depends_on: dict[str, str]  # service -> compose condition
+    restart: bool  # supervisord restarts it when it dies (compose: a restart policy)
+    oneshot: bool  # no restart policy: `up` runs it to completion before what depends on it
+    healthcheck: list[str]  # compose's test, with this machine's addresses
+    stop_seconds: float | None  # compose's stop_grace_period
 
 
-# Least privilege: which credentials each component gets. Why each one needs what it has, with the Airflow
-# source it rests on, is in documentation/security.md ("What each component holds").
-AIRFLOW_CORE = ("database", "fernet")
-SERVICES: tuple[Service, ...] = (
-    Service("postgres", ("postgres",), infra=True, env=("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")),
-    Service("redis", ("redis-server",), infra=True),
-    # Checks every credential before anything starts (production), so it sees them all; creates the result
-    # backend's role; publishes the first deploy. It runs no task and exits.
-    Service("airflow-init", ("python", "-m", "stackctl.init"), airflow_env=True, oneshot=True,
-            secrets=(*AIRFLOW_CORE, "results", "infra-vault"),
-            env=(*GENERATED_SECRETS, "_AIRFLOW_WWW_USER_USERNAME", "FLOWER_USERNAME", "OP_API_TOKEN",
-                 "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
-    Service("airflow-apiserver", ("airflow", "api-server", "--proxy-headers"), airflow_env=True,
-            secrets=(*AIRFLOW_CORE, "api-secret", "jwt", "dag-vault")),
-    Service("airflow-scheduler", ("airflow", "scheduler"), airflow_env=True,
-            secrets=(*AIRFLOW_CORE, "jwt", "broker", "results")),
-    Service("airflow-dag-processor", ("airflow", "dag-processor"), airflow_env=True,
-            secrets=(*AIRFLOW_CORE, "dag-vault")),
-    Service("airflow-triggerer", ("airflow", "triggerer", "--skip-serve-logs"), airflow_env=True,
-            secrets=(*AIRFLOW_CORE, "dag-vault")),
-    # Tasks run here: the broker, their results, DAG secrets and the read-only stats login, nothing else.
-    Service("airflow-worker", ("airflow", "celery", "worker", "--skip-serve-logs"), airflow_env=True,
-            secrets=("broker", "results", "dag-vault", "stats-reader")),
-    Service("flower", ("airflow", "celery", "flower"), airflow_env=True, secrets=("broker", "results", "flower")),
-    Service("webhook", ("gunicorn", "--config", "webhook/gunicorn.conf.py", "webhook:create_app()"),
-            airflow_env=True, secrets=("dag-vault", "infra-vault"),
-            env=("WEBHOOK_PORT", "WEBHOOK_KEY", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
-                 "DEPLOY_REPO_URL", "DEPLOY_BRANCH")),
-    Service("smee-relay", ("relay/run",), secrets=("infra-vault",),
-            env=("SMEE_URL", "PUBLIC_WEBHOOK_PORT", "OP_CONNECT"), optional_setting="SMEE_URL"),
-    Service("diagnostics", ("python", "-m", "diagnostics"),
-            env=("BIND_HOST", "DIAGNOSTICS_PORT", "DIAGNOSTICS_DIR")),
-    Service("haproxy", ("haproxy", "-W", "-db", "-f", "haproxy/haproxy.cfg"), infra=True,
-            env=("HAPROXY_BIND", "AIRFLOW_API_HOST", "AIRFLOW_API_PORT", "WEBHOOK_HOST", "WEBHOOK_PORT",
-                 "FLOWER_HOST", "FLOWER_PORT", "DIAGNOSTICS_HOST", "DIAGNOSTICS_PORT", "FLOWER_USERNAME",
-                 "FLOWER_PASSWORD", "HAPROXY_STATS_PASSWORD", "PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT",
-                 "PUBLIC_FLOWER_PORT", "PUBLIC_DIAGNOSTICS_PORT", "PUBLIC_STATS_PORT")),
-)
+@dataclass(frozen=True)
+class Stack:
+    programs: dict[str, Program]  # in start order (depends_on)
+    without: dict[str, str]  # compose services with no native program here -> why
+    cli: Program  # `./stack airflow ...`: the compose airflow-cli service
+    credentials: dict[str, tuple[str, ...]]  # x-credentials: group -> its variables
 
-# `docker compose run --rm airflow-cli ...`, natively `./stack airflow ...`: an operator's tool that tests DAGs
-# in-process (`dags test` runs tasks, the weather-checker's stack checks included), so it holds what the
-# scheduler and the api-server hold together, plus the stats login; never the webhook's or Flower's.
-CLI = Service("airflow-cli", ("airflow",), airflow_env=True, oneshot=True,
-              secrets=(*AIRFLOW_CORE, "api-secret", "jwt", "broker", "results", "dag-vault", "stats-reader"))
-
-PUBLIC_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT", "PUBLIC_DIAGNOSTICS_PORT",
-                "PUBLIC_STATS_PORT")
+    def supervised(self) -> list[Program]:
+        return [p for p in self.programs.values() if not p.oneshot]
 
 
-def by_name(name: str) -> Service:
-    for service in SERVICES:
-        if service.name == name:
-            return service
-    raise KeyError(f"no service named {name!r}; known: {', '.join(s.name for s in SERVICES)}")
+def load(settings: Settings, lenient: bool = False) -> Stack:
+    """The native stack for these settings. `lenient`: for reading names and checks without the secrets."""
+    config = compose.config(settings.values, lenient=lenient)
+    credentials = {group: tuple(env) for group, env in config["x-credentials"].items()}
+    services = config["services"]
+    programs, without = {}, {}
+    for name in start_order(services):
+        reason = _why_not(settings, services[name])
+        if reason:
+            without[name] = reason
+        else:
+            programs[name] = program(settings, config, name, credentials)
+    return Stack(programs, without, program(settings, config, "airflow-cli", credentials), credentials)
 
 
-LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
-GIT_BUNDLE = "airflow.providers.git.bundles.git.GitDagBundle"
+def _why_not(settings: Settings, service: dict) -> str:
+    for profile in service.get("profiles") or ():
+        runs, reason = PROFILES[profile]
+        if not runs(settings):
+            return reason
+    return ""
 
 
-def gitops_bundle(mirror: str, branch: str) -> dict:
-    """The deployed DAGs: the webhook moves `branch` of its local mirror only after validating a commit."""
-    return {"name": "gitops", "classpath": GIT_BUNDLE,
-            "kwargs": {"repo_url": mirror, "tracking_ref": branch, "subdir": "dags", "refresh_interval": 60}}
+def start_order(services: dict[str, dict]) -> list[str]:
+    """Service names, each after everything it depends on (compose's depends_on); ties by name."""
+    order: list[str] = []
+    pending = sorted(services)
+    while pending:
+        ready = [n for n in pending if set(services[n].get("depends_on") or {}) <= set(order)]
+        if not ready:
+            raise compose.ComposeError(f"depends_on has a cycle among {', '.join(pending)}")
+        order += ready
+        pending = [n for n in pending if n not in ready]
+    return order
 
 
-def dag_bundles(settings: Settings) -> list[dict]:
-    """Where Airflow reads DAGs: the working tree or the deploy mirror; extra folders (tests) when configured."""
-    if settings["DAG_SOURCE"] == "gitops":
-        mirror = str(settings.state_dir / "deploy" / "mirror.git")
-        bundles = [gitops_bundle(mirror, settings.get("DEPLOY_BRANCH") or "production")]
+def program(settings: Settings, config: dict, name: str, credentials: dict[str, tuple[str, ...]]) -> Program:
+    service = config["services"][name]
+    here = _Mapper(settings, name)
+    compose_env = service.get("environment") or {}
+    env = {k: here.value(v) for k, v in compose_env.items()
+           if v is not None and k not in COMPOSE_ONLY and not here.at_absent_fake(v)}
+    env = _with_native_basics(settings, env, set(config["x-airflow-common-env"]) <= set(compose_env), credentials)
+    test = (service.get("healthcheck") or {}).get("test") or []
+    return Program(name=name, argv=_argv(settings, service, here), env=env,
+                   depends_on={k: v["condition"] for k, v in (service.get("depends_on") or {}).items()},
+                   restart=service.get("restart", "no") != "no", oneshot=service.get("restart", "no") == "no",
+                   healthcheck=[here.value(part, inside=True) for part in test],
+                   stop_seconds=_seconds(service.get("stop_grace_period")))
+
+
+def _argv(settings: Settings, service: dict, here: _Mapper) -> list[str]:
+    command = [here.value(arg, inside=True) for arg in service["command"]]
+    build = service.get("build") or {}
+    airflow_image = build and not build.get("target")  # the Dockerfile's last stage
+    if airflow_image and service.get("entrypoint") is None and command[0] not in AIRFLOW_ENTRYPOINT_PASSES:
+        command = ["airflow", *command]
+    head, *rest = command
+    if head in VENV_PROGRAMS:
+        head = settings.bin(head)
+    elif "/" in head:
+        head = str(settings.project_dir / head)
     else:
-        bundles = [{"name": "dags-folder", "classpath": LOCAL_BUNDLE,
-                    "kwargs": {"path": str(settings.dags_folder), "refresh_interval": 5}}]
+        head = system.which(head) or head
+    image = (service.get("image") or "").split(":")[0]
+    return [head, *rest, *IMAGE_ARGS.get(image, lambda s: [])(settings)]
+
+
+def _seconds(duration: str | None) -> float | None:
+    """Compose's normalised duration (`2m0s`, `1m30.5s`) in seconds."""
+    if not duration:
+        return None
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([\d.]+)(ms|h|m|s)", duration))
+
+
+class _Mapper:
+    """Compose values -> this machine's: host names, container ports and paths, listen addresses."""
+
+    def __init__(self, settings: Settings, service: str):
+        self.settings = settings
+        self.service = service
+        dev = devservices.enabled(settings)
+        self.hosts = {name: (settings[host] if host else "127.0.0.1", settings[port] if port else None)
+                      for name, (host, port) in HOSTS.items() if dev or not port}  # no fake runs: names stay
+        self.paths = {container: str(here(settings)) for container, here in PATHS.items()}
+        self.absent = [name for name in HOSTS if name not in self.hosts]
+
+    def at_absent_fake(self, value: str) -> bool:
+        """A default pointing at a `dev` fake that does not run here (production): the variable is left out, and
+        the program's own default (the real service) applies."""
+        return any(f"//{name}:" in value for name in self.absent)
+
+    def value(self, value: str, inside: bool = False) -> str:
+        """`inside`: an argument of the service's own command or check, where `localhost` and its port mean
+        itself (and a word such as `postgres` is a program, not a host)."""
+        s = self.settings
+        if value == EVERYWHERE:
+            return s["HAPROXY_BIND"] if self.service == "haproxy" else s["BIND_HOST"]
+        own_port = self.hosts.get(self.service, (None, None))[1]
+        if inside and own_port and value == DEV_CONTAINER_PORT:
+            return own_port
+        if not inside and value in self.hosts and value != "localhost":  # a host name alone (REDIS_HOST: redis)
+            return self.hosts[value][0]
+        for container, path in self.paths.items():
+            value = value.replace(container, path)
+        return re.sub(r"(?<=//)([\w.-]+)(?::(\d+))?|(?<=@)([\w.-]+)(?::(\d+))?", lambda m: self._host(m, inside),
+                      value)
+
+    def _host(self, match: re.Match, inside: bool) -> str:
+        name, port = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        if inside and name == "localhost":  # the service's own check: where it listens here
+            host, own_port = self.settings["BIND_HOST"], self.hosts.get(self.service, (None, None))[1]
+            return f"{host}:{own_port or port}" if port else host
+        if name not in self.hosts:
+            return match.group(0)
+        host, fixed_port = self.hosts[name]
+        return f"{host}:{fixed_port or port}" if port else host
+
+
+def _with_native_basics(settings: Settings, env: dict[str, str], airflow: bool,
+                        credentials: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """What every native program needs besides its compose environment; for Airflow's, what the image gives."""
+    basics = {name: os.environ[name] for name in native.PASSTHROUGH if name in os.environ}
+    basics["PATH"] = f"{settings.venv_dir / 'bin'}:{basics.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
+    basics.update(HOME=str(settings.state_dir), PYTHONPATH=str(settings.project_dir),
+                  STACK_STATE_DIR=str(settings.state_dir))
+    env = {**basics, **env}
+    if not airflow:
+        return env
+    secret = {name for names in credentials.values() for name in names}
+    # any other Airflow option set in .env or the environment reaches every Airflow program (not a credential:
+    # those only where compose gives them)
+    env.update({k: v for k, v in settings.values.items()
+                if k.startswith("AIRFLOW__") and k not in env and k not in secret})
+    home = native.airflow_home(settings)
+    env.update({
+        "AIRFLOW_HOME": str(home),  # the image's /opt/airflow
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.state_dir / "logs" / "airflow"),
+        # Airflow's default is a fixed folder under /tmp, which every stack on the machine would share
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "dag_bundles"),
+        # natively the DAGs may come from the working tree (DAG_SOURCE, development's default): compose's
+        # bundle is the gitops one
+        "DAG_SOURCE": settings["DAG_SOURCE"],
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            dag_bundles(settings, json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"]))),
+    })
+    return env
+
+
+def dag_bundles(settings: Settings, gitops: list[dict]) -> list[dict]:
+    """Where Airflow reads DAGs: the deploy mirror (compose's bundles) or the working tree; extra folders
+    (tests) when configured."""
+    bundles = gitops if settings["DAG_SOURCE"] == "gitops" else [
+        {"name": "dags-folder", "classpath": LOCAL_BUNDLE,
+         "kwargs": {"path": str(settings.dags_folder), "refresh_interval": 5}}]
     extra = settings.get("STACK_EXTRA_DAGS_FOLDER")
     if extra:
         bundles.append({"name": "extra-dags", "classpath": LOCAL_BUNDLE,
                         "kwargs": {"path": extra, "refresh_interval": 5}})
     return bundles
-
-
-def broker_url(settings: Settings) -> str:
-    """Redis, with its password (generated URL-safe, so it needs no quoting)."""
-    return f"redis://:{settings['REDIS_PASSWORD']}@{settings['REDIS_HOST']}:{settings['REDIS_PORT']}/0"
-
-
-RESULTS_ROLE = "celery_results"  # the Celery result backend's own role and database (stackctl/celery_results.py)
-
-
-def results_url(settings: Settings) -> str:
-    s = settings
-    return (f"db+postgresql+psycopg2://{RESULTS_ROLE}:{s['CELERY_RESULTS_PASSWORD']}@{s['POSTGRES_HOST']}:"
-            f"{s['POSTGRES_PORT']}/{RESULTS_ROLE}")
-
-
-# Each credential group a service may be given (Service.secrets) and the variables that carry it. None of them
-# is in the shared environment (tests/stackctl/test_isolation.py).
-CREDENTIAL_GROUPS: dict[str, tuple[str, ...]] = {
-    "database": ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",),
-    "fernet": ("AIRFLOW__CORE__FERNET_KEY",),
-    "api-secret": ("AIRFLOW__API__SECRET_KEY",),
-    "jwt": ("AIRFLOW__API_AUTH__JWT_SECRET",),
-    "broker": ("AIRFLOW__CELERY__BROKER_URL",),
-    "results": ("AIRFLOW__CELERY__RESULT_BACKEND",),
-    "flower": ("AIRFLOW__CELERY__FLOWER_BASIC_AUTH",),
-    "dag-vault": ("OP_API_TOKEN",),
-    "infra-vault": ("OP_INFRA_TOKEN", "OP_INFRA_VAULT_ID"),
-    "stats-reader": ("HAPROXY_STATS_PASSWORD",),
-}
-CREDENTIAL_VARIABLES = frozenset(name for names in CREDENTIAL_GROUPS.values() for name in names)
-
-
-def credential_values(settings: Settings) -> dict[str, str]:
-    """The value of every credential variable for these settings."""
-    s = settings
-    db = f"{s['POSTGRES_USER']}:{s['POSTGRES_PASSWORD']}@{s['POSTGRES_HOST']}:{s['POSTGRES_PORT']}/{s['POSTGRES_DB']}"
-    values = {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
-        "AIRFLOW__CELERY__BROKER_URL": broker_url(s),
-        "AIRFLOW__CELERY__RESULT_BACKEND": results_url(s),
-        "AIRFLOW__CELERY__FLOWER_BASIC_AUTH": f"{s['FLOWER_USERNAME']}:{s['FLOWER_PASSWORD']}",
-    }
-    # the others are settings of the same name
-    return {name: values[name] if name in values else s.get(name) for name in CREDENTIAL_VARIABLES}
-
-
-def service_credentials(service: Service, settings: Settings) -> dict[str, str]:
-    values = credential_values(settings)
-    return {name: values[name] for group in service.secrets for name in CREDENTIAL_GROUPS[group]}
-
-
-def airflow_env(settings: Settings) -> dict[str, str]:
-    """The secret-free environment every Airflow component, the webhook and airflow-init share (compose:
-    x-airflow-common-env). Credentials come per service: service_credentials()."""
-    s = settings
-    api = f"http://{s['AIRFLOW_API_HOST']}:{s['AIRFLOW_API_PORT']}"
-    return {
-        "ENVIRONMENT": s.environment,
-        "DAG_SOURCE": s["DAG_SOURCE"],
-        "BIND_HOST": s["BIND_HOST"],
-        "TEAM_TIMEZONE": s["TEAM_TIMEZONE"],
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # "fail to safe": a DAG that appears on a development machine waits to be switched on
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False" if s.production else "True",
-        # workers talk to the api-server directly: HAProxy refuses /execution/ from outside
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        # re-serialise a changed DAG at once instead of skipping changes for 30 s
-        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": s["WORKER_CONCURRENCY"],
-        "AIRFLOW__CELERY__FLOWER_HOST": s["BIND_HOST"],
-        "AIRFLOW__CELERY__FLOWER_PORT": s["FLOWER_PORT"],
-        "AIRFLOW__API__HOST": s["BIND_HOST"],
-        "AIRFLOW__API__PORT": s["AIRFLOW_API_PORT"],
-        "AIRFLOW__API__BASE_URL": s.get("AIRFLOW__API__BASE_URL") or s.public_url("PUBLIC_AIRFLOW_PORT"),
-        "AIRFLOW__API__EXPOSE_CONFIG": "False",
-        # loop again after 0.2 s instead of 1 s when idle: trigger-to-success p50 2.3 s -> 0.7 s (benchmarks.md)
-        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
-        # a task whose worker died is failed (and retried) 60 s after its last heartbeat instead of 300 s
-        # (documentation/reliability.md: what that costs)
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": s["BIND_HOST"],
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": s["SCHEDULER_HEALTH_PORT"],
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-        "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
-        # connections (the Slack one too) and variables may live in 1Password: connections/<id>, variables/<key>
-        "AIRFLOW__SECRETS__BACKEND": "opconnect.backend.OnePasswordBackend",
-        "AIRFLOW__SECRETS__BACKEND_KWARGS": '{"connections_prefix": "connections", "variables_prefix": "variables"}',
-        "OP_CONNECT": s.get("OP_CONNECT"),
-        "OP_VAULT_ID": s.get("OP_VAULT_ID"),
-        "DIAGNOSTICS_DIR": s["DIAGNOSTICS_DIR"],
-        # weather-checker: where it reads the forecast and the camera, and the stack it checks
-        "NWS_BASE_URL": s.get("NWS_BASE_URL"),
-        "NWS_CONTACT": s.get("NWS_CONTACT"),
-        "CAMERA_URL_PATTERN": s.get("CAMERA_URL_PATTERN"),
-        "HAPROXY_STATS_URL": s["HAPROXY_STATS_URL"],
-        "WEBHOOK_PORT": s["WEBHOOK_PORT"],
-        "AIRFLOW_API_HOST": s["AIRFLOW_API_HOST"],
-        "AIRFLOW_API_PORT": s["AIRFLOW_API_PORT"],
-        "REDIS_HOST": s["REDIS_HOST"],
-        "REDIS_PORT": s["REDIS_PORT"],
-        "WEBHOOK_HOST": s["WEBHOOK_HOST"],
-    }

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackctl import native, task_user
-from stackctl.services import SERVICES, Service
+from stackctl import native, services, task_user
 from stackctl.settings import Settings
 
-# Seconds a program gets to stop after SIGTERM before supervisord sends SIGKILL to its process group.
+# Seconds a program gets to stop after SIGTERM before supervisord sends SIGKILL to its process group, unless
+# compose gives its service a stop_grace_period (the Celery worker's warm shutdown lets running tasks finish).
 STOP_WAIT_SECONDS = 20
-# The Celery worker's warm shutdown lets running tasks finish: as long as compose's stop_grace_period.
-WORKER_STOP_WAIT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -89,21 +88,19 @@ def _quote(value: str) -> str:
     return value.replace("%", "%%")
 
 
-def supervised(settings: Settings) -> list[Service]:
-    """Services that run as supervised programs here (one-shots run from `up`; optional ones when set)."""
-    return [s for s in SERVICES if not s.oneshot and (not s.optional_setting or settings.get(s.optional_setting))]
+def supervised(settings: Settings) -> list[services.Program]:
+    """Programs supervisord runs here, in start order (one-shots run from `up`; profiles' when they apply)."""
+    return services.load(settings).supervised()
 
 
-def write_env_files(settings: Settings, extra: dict[str, tuple[list[str], dict[str, str]]],
-                    apart: bool = False) -> None:
+def write_env_files(settings: Settings, apart: bool = False) -> None:
     """Each program's argv and environment, readable only by the owner: secrets stay out of the config file.
     The worker's, when it runs apart, goes where the task user can read it and nothing else of the stack's."""
     env_dir = run_dir(settings) / "env"
     env_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(env_dir, 0o700)
-    specs = {s.name: (native.argv(s, settings), native.environment(s, settings)) for s in SERVICES}
-    specs.update(extra)
-    for name, (argv, env) in specs.items():
+    for name, program in services.load(settings).programs.items():
+        argv, env = program.argv, program.env
         if apart and name == task_user.WORKER:
             env = task_user.worker_environment(settings, env)
             task_user.write_spec(settings, json.dumps({"argv": argv, "env": env}))
@@ -127,55 +124,54 @@ def _header(sup: Supervisord) -> list[str]:
     ]
 
 
-def render(settings: Settings, extra_programs: dict[str, tuple[list[str], dict[str, str]]] | None = None,
-           apart: bool = False) -> str:
+def render(settings: Settings, apart: bool = False) -> str:
     """The stack user's supervisord configuration for this state folder (without the worker when apart)."""
     sup = main(settings)
     python = settings.bin("python")
     lines = _header(sup)
-    for priority, service in enumerate(supervised(settings), start=1):
-        if apart and service.name == task_user.WORKER:
+    for priority, program in enumerate(supervised(settings), start=1):
+        if apart and program.name == task_user.WORKER:
             continue
-        if service.name in ("postgres", "redis"):
-            command = " ".join(native.argv(service, settings))  # no secrets in these
+        if program.name in ("postgres", "redis"):
+            command = " ".join(program.argv)  # no secrets in these
         else:
-            command = f"{python} -m stackctl.launch {service.name}"
+            command = f"{python} -m stackctl.launch {program.name}"
         # no `user=`: each supervisord runs as its user, so its programs do (stackctl/privileges.py)
-        lines += _program(settings, sup, service.name, command, priority,
-                          stopsignal="INT" if service.name == "postgres" else "TERM")
-    for name in extra_programs or {}:
-        lines += _program(settings, sup, name, f"{python} -m stackctl.launch {name}", 90)
+        lines += _program(settings, sup, program, command, priority,
+                          stopsignal="INT" if program.name == "postgres" else "TERM")
     return "\n".join(lines) + "\n"
 
 
 def render_tasks(settings: Settings) -> str:
     """The task user's supervisord configuration: the worker alone, its environment file in the task folder."""
     sup = for_tasks(settings)
+    worker = services.load(settings).programs[task_user.WORKER]
     command = f"{settings.bin('python')} -m stackctl.launch {task_user.WORKER}"
-    return "\n".join(_header(sup) + _program(settings, sup, task_user.WORKER, command, 1,
+    return "\n".join(_header(sup) + _program(settings, sup, worker, command, 1,
                                               spec_dir=task_user.folder(settings.state_dir))) + "\n"
 
 
-def _stop_options(name: str, launched: bool) -> list[str]:
+def _stop_options(program: services.Program, launched: bool) -> list[str]:
     """How supervisord stops a program. A launched one runs under stackctl.reaper, which passes the signal to
     the program alone (a group-wide TERM also reaches the worker's pool and task processes, which the worker's
     warm shutdown is meant to let finish) and ends
     whatever the program leaves behind; SIGKILL to the whole group stays the last resort."""
-    wait = WORKER_STOP_WAIT_SECONDS if name == "airflow-worker" else STOP_WAIT_SECONDS
+    wait = round(program.stop_seconds or STOP_WAIT_SECONDS)
     return [f"stopasgroup={'false' if launched else 'true'}", "killasgroup=true", f"stopwaitsecs={wait}"]
 
 
-def _program(settings: Settings, sup: Supervisord, name: str, command: str, priority: int,
+def _program(settings: Settings, sup: Supervisord, program: services.Program, command: str, priority: int,
              stopsignal: str = "TERM", spec_dir: Path | None = None) -> list[str]:
     environment = f'STACK_STATE_DIR="{_quote(str(settings.state_dir))}"'
     if spec_dir:  # where stackctl.launch finds the program's environment, when not in run/env
         environment += f',STACK_SPEC_DIR="{_quote(str(spec_dir))}"'
+    name = program.name
     lines = [
         f"[program:{name}]", f"command={_quote(command)}",
         f"directory={_quote(str(settings.project_dir))}",
         f"environment={environment}",
-        "autostart=false", "autorestart=true", "startsecs=3", "startretries=100", f"priority={priority}",
-        f"stopsignal={stopsignal}", *_stop_options(name, "stackctl.launch" in command),
+        "autostart=false", f"autorestart={str(program.restart).lower()}", "startsecs=3", "startretries=100",
+        f"priority={priority}", f"stopsignal={stopsignal}", *_stop_options(program, "stackctl.launch" in command),
         "redirect_stderr=true", f"stdout_logfile={_quote(str(sup.logs / f'{name}.log'))}",
         "stdout_logfile_maxbytes=20MB", "stdout_logfile_backups=3",
     ]
@@ -285,8 +281,14 @@ def shutdown_tasks(settings: Settings) -> None:
     if not pid:
         return
     ctl(settings, tasks, "shutdown")
-    if not _wait_gone(tasks, pid, WORKER_STOP_WAIT_SECONDS + 15):
+    if not _wait_gone(tasks, pid, _stop_seconds(tasks) + 15):
         raise RuntimeError(f"the task user's supervisord (pid {pid}) did not stop; as root: kill {pid}")
+
+
+def _stop_seconds(sup: Supervisord) -> int:
+    """The longest stopwaitsecs in its configuration: how long its programs may take to stop."""
+    found = re.findall(r"^stopwaitsecs=(\d+)$", sup.config.read_text(), re.M) if sup.config.exists() else []
+    return max(map(int, found), default=STOP_WAIT_SECONDS)
 
 
 def _wait_gone(sup: Supervisord, pid: int, timeout: float) -> bool:

@@ -1,19 +1,20 @@
 """docker-compose.yaml, docker-compose.worker.yaml and the Dockerfile: valid, and shaped as DESIGN §3 asks.
 
-`docker compose config` cannot run here (no engine), so the files are parsed with PyYAML (which resolves
-anchors and `<<` merge keys like compose does) and validated against the vendored Compose Specification
-schema (compose-spec.json, see compose-spec.SOURCE.md).
+The files as written are parsed with PyYAML (which resolves anchors and `<<` merge keys like compose does) and
+validated against the vendored Compose Specification schema (compose-spec.json, see compose-spec.SOURCE.md);
+interpolated, they are what `docker compose config` says (stackctl/compose.py: Compose's own parser, no engine).
 """
 
 import json
 import re
 from pathlib import Path
 
+import dotenv
 import jsonschema
 import pytest
 import yaml
 
-from stackctl.services import CREDENTIAL_VARIABLES
+from stackctl import compose
 from stackctl.settings import GENERATED_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +52,7 @@ AIRFLOW_ENV_KEYS = {
 }
 SEED_NAMES = ("AIRFLOW_UID", "ENVIRONMENT", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
               "AIRFLOW_PROJ_DIR", "OP_API_TOKEN", "OP_CONNECT", "OP_VAULT_ID")
+CREDENTIAL_VARIABLES = {name for group in yaml.safe_load(MAIN.read_text())["x-credentials"].values() for name in group}
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
 
 
@@ -312,66 +314,9 @@ def test_dockerignore_keeps_state_and_secrets_out_of_the_image():
     assert {".git", ".env", ".state", ".venv", "dev/onepassword-items.json"} <= ignored
 
 
-class Missing(Exception):
-    """A ${VAR:?message} whose variable is unset or empty."""
-
-
-def interpolate(text, env):
-    """Compose's interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, nested defaults."""
-    out, i = [], 0
-    while i < len(text):
-        if text.startswith("$$", i):
-            out.append("$")
-            i += 2
-        elif text.startswith("${", i):
-            depth, j = 1, i + 2
-            while depth:
-                if j >= len(text):
-                    raise ValueError(f"unclosed ${{ in {text!r}")
-                depth += {"{": 1, "}": -1}.get(text[j], 0)
-                j += 1
-            out.append(substitute(text[i + 2:j - 1], env))
-            i = j
-        elif text[i] == "$":
-            raise ValueError(f"bare $ in {text!r}: write $$ for a literal dollar")
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def substitute(expression, env):
-    name = re.match(r"[A-Za-z_][A-Za-z0-9_]*", expression).group(0)
-    operator, argument = expression[len(name):len(name) + 2], expression[len(name) + 2:]
-    value = env.get(name)
-    if operator == ":-":
-        return value if value else interpolate(argument, env)
-    if operator == ":?":
-        if not value:
-            raise Missing(f"{name}: {argument}")
-        return value
-    if operator.startswith("-"):
-        return value if value is not None else interpolate(expression[len(name) + 1:], env)
-    assert expression == name, f"unsupported interpolation ${{{expression}}}"
-    return value or ""
-
-
-def resolved(data, env):
-    """The parsed file with every string interpolated, as `docker compose config` would see it."""
-    if isinstance(data, dict):
-        return {key: resolved(value, env) for key, value in data.items()}
-    if isinstance(data, list):
-        return [resolved(value, env) for value in data]
-    return interpolate(data, env) if isinstance(data, str) else data
-
-
 def example_env(**overrides):
     """The values of .env.example, with the required secrets filled in."""
-    env = {}
-    for line in (REPO / ".env.example").read_text().splitlines():
-        match = re.match(r"^([A-Z_][A-Z0-9_]*)=(.*)$", line)
-        if match:
-            env[match.group(1)] = match.group(2)
+    env = {k: v for k, v in dotenv.dotenv_values(REPO / ".env.example").items() if v is not None}
     env.update(dict.fromkeys(REQUIRED_SECRETS, "s3cr3t-value-for-tests"))
     env.update(MAIN_HOST="10.1.2.3", WORKER_HOSTNAME="worker-2.example.org",
                DEPLOY_REPO_URL="https://github.com/example/airflow.git")
@@ -381,26 +326,28 @@ def example_env(**overrides):
 
 @pytest.mark.parametrize("path", [MAIN, WORKER], ids=lambda p: p.name)
 def test_interpolated_files_are_still_valid(schema, path):
-    data = resolved(yaml.safe_load(path.read_text()), example_env())
+    data = compose.config(example_env(), path)
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(data))
     assert not errors, [error.message for error in errors]
 
 
-def test_interpolated_values_are_the_documented_defaults(main):
-    services = resolved(main, example_env())["services"]
-    assert services["haproxy"]["ports"][0] == "8080:8080"
+def test_interpolated_values_are_the_documented_defaults():
+    services = compose.config(example_env())["services"]
+    published = services["haproxy"]["ports"][0]
+    assert (published["published"], published["target"], published.get("host_ip")) == ("8080", 8080, None)
     env = services["airflow-apiserver"]["environment"]
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
         "postgresql+psycopg2://airflow:s3cr3t-value-for-tests@postgres:5432/airflow")
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert env["AIRFLOW__API__BASE_URL"] == "http://localhost:8080"
-    assert services["airflow-worker"]["healthcheck"]["test"][1].endswith('-d "celery@${HOSTNAME}"')
-    moved = resolved(main, example_env(PUBLIC_AIRFLOW_PORT="9090", AIRFLOW__API__BASE_URL=""))["services"]
-    assert moved["haproxy"]["ports"][0] == "9090:9090"
+    # the output is itself a compose file: the container's own $HOSTNAME stays escaped
+    assert services["airflow-worker"]["healthcheck"]["test"][1].endswith('-d "celery@$${HOSTNAME}"')
+    moved = compose.config(example_env(PUBLIC_AIRFLOW_PORT="9090", AIRFLOW__API__BASE_URL=""))["services"]
+    assert (moved["haproxy"]["ports"][0]["published"], moved["haproxy"]["ports"][0]["target"]) == ("9090", 9090)
     assert moved["airflow-apiserver"]["environment"]["AIRFLOW__API__BASE_URL"] == "http://localhost:9090"
 
 
 @pytest.mark.parametrize("name", REQUIRED_SECRETS)
-def test_a_missing_secret_stops_compose_with_its_name(main, name):
-    with pytest.raises(Missing, match=rf"^{name}: set {name}"):
-        resolved(main, example_env(**{name: ""}))
+def test_a_missing_secret_stops_compose_with_its_name(name):
+    with pytest.raises(compose.ComposeError, match=rf"required variable {name} is missing a value: set {name} "):
+        compose.config(example_env(**{name: ""}))

@@ -112,15 +112,6 @@ def test_gitops_needs_the_repository_and_production_defaults_to_it(tmp_path):
         load(tmp_path, DAG_SOURCE="nfs")
 
 
-def test_development_keeps_dags_paused_and_production_does_not(tmp_path):
-    from stackctl.services import airflow_env
-
-    dev = airflow_env(load(tmp_path, **STRONG))
-    prod = airflow_env(load(tmp_path, ENVIRONMENT="production", **STRONG))
-    assert dev["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "True"
-    assert prod["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False"
-
-
 def test_airflow_init_refuses_defaults_in_production_by_name():
     environ = {"ENVIRONMENT": "production", **STRONG}
     check_environment(environ)

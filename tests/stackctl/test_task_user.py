@@ -71,7 +71,7 @@ def test_a_link_in_place_of_a_shared_folder_is_refused(tmp_path):
 def test_apart_the_worker_has_its_own_folders_and_only_the_task_folder_holds_its_environment(tmp_path):
     settings = settings_for(tmp_path)
     (tmp_path / "tasks").mkdir()
-    supervisor.write_env_files(settings, {}, apart=True)
+    supervisor.write_env_files(settings, apart=True)
     spec = json.loads((tmp_path / "tasks" / "airflow-worker.json").read_text())
     assert not (tmp_path / "run" / "env" / "airflow-worker.json").exists()
     assert (tmp_path / "run" / "env" / "airflow-apiserver.json").exists()

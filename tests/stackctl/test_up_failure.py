@@ -71,7 +71,7 @@ def test_up_that_cannot_start_redis_stops_postgres_and_supervisord(stack_env):
         if up.poll() is None:
             up.kill()
     assert up.returncode != 0, output
-    assert "could not start the databases" in output
+    assert "could not start what airflow-init needs: redis" in output
     assert "stopping everything this `up` started" in output
     assert left_running(stack_env) == []
     assert is_free("127.0.0.1", port(stack_env, "POSTGRES_PORT"))
@@ -90,7 +90,7 @@ def test_up_whose_services_never_become_healthy_stops_everything(stack_env, monk
     real_start = supervisor.start
     monkeypatch.setattr(supervisor, "start", lambda settings, *names: [] if names == ("all",) else
                         real_start(settings, *names))
-    monkeypatch.setattr(cli, "run_init", lambda settings: None)
+    monkeypatch.setattr(cli, "run_init", lambda settings, init: None)
     monkeypatch.setattr(health, "wait_healthy", lambda settings, names, timeout: {
         "postgres": (True, "accepting connections"), "airflow-dag-processor": (False, "unhealthy")})
     handler = signal.getsignal(signal.SIGTERM)
