@@ -75,13 +75,12 @@ def docker_stats_mib(stack: ComposeStack) -> float:
 
 def native(exits: ExitStack, args) -> dict:
     state_dir = new_state_dir()
-    exits.callback(shutil.rmtree, state_dir, ignore_errors=True)
     # inside the state folder, which `up` hands to the stack's user (it fetches from here)
     origin = make_origin(state_dir / "bench-origin", owner=None)
     started = time.monotonic()
-    stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare)})
+    stack = exits.enter_context(NativeStack.running({"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare)},
+                                                    state_dir))
     cold = time.monotonic() - started
-    exits.callback(stack.stop)
     runs = latencies(stack, args.runs)
     time.sleep(2)
     pss, processes = total_pss_mib(state_dir)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,16 +29,10 @@ import requests
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from stacktest.gitrepo import GITCONFIG, good_dag  # noqa: E402
+# stacktest's git trusts every folder (safe.directory=*): the origin belongs to the stack's user, the benchmark
+# runs as root
+from stacktest.gitrepo import git, good_dag  # noqa: E402
 from webhook.auth import signed_headers  # noqa: E402
-
-
-def git(*args: str, cwd: Path) -> str:
-    # safe.directory=*: the origin belongs to the stack's user, the benchmark runs as root
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
-           "GIT_CONFIG_GLOBAL": str(GITCONFIG)}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -153,18 +146,15 @@ def local_stack(stack: ExitStack) -> dict:
 
 def native_stack(stack: ExitStack) -> dict:
     """A fresh native stack in GitOps mode whose origin is a local bare repository."""
-    import shutil
-
     from stacktest.gitrepo import Origin
     from stacktest.native import NativeStack, new_state_dir
 
     state_dir = new_state_dir()
-    stack.callback(shutil.rmtree, state_dir, ignore_errors=True)
     # inside the state folder, which `up` hands to the stack's user (it fetches from here)
     origin = Origin(state_dir / "bench-origin")
     origin.commit({"dags/hello.py": good_dag("hello", "x")}, "initial")
-    native = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": origin.url})
-    stack.callback(native.stop)
+    native = stack.enter_context(NativeStack.running({"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": origin.url},
+                                                     state_dir))
     return {"webhook": native.url("webhook"), "airflow": native.url("airflow"), "origin": origin.url,
             "key": native.settings["WEBHOOK_KEY"], "user": native.admin[0], "password": native.admin[1]}
 

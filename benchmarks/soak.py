@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import threading
@@ -110,11 +109,10 @@ def main() -> int:
     args = parser.parse_args()
     with ExitStack() as exits:
         state_dir = new_state_dir()
-        exits.callback(shutil.rmtree, state_dir, ignore_errors=True)
         # inside the state folder, which `up` hands to the stack's user (it fetches from here)
         origin = make_origin(state_dir / "soak-origin", owner=None)
-        stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare)})
-        exits.callback(stack.stop)
+        env = {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare)}
+        stack = exits.enter_context(NativeStack.running(env, state_dir))
         bench = Bench(stack.url("webhook"), stack.url("airflow"), origin.bare, stack.settings["WEBHOOK_KEY"],
                       *stack.admin, f"soak_{uuid.uuid4().hex[:6]}")
         runs, samples, deploys_failed, deploys = Runs(stack), [sample(stack)], 0, 0

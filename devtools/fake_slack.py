@@ -14,17 +14,15 @@ import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from devtools.background import BackgroundServer, FakeHandler
+from devtools.background import BackgroundServer, FakeHandler, Request
 
 
 class FakeSlack(BackgroundServer):
     """The fake server plus test controls: recorded messages and injected failures."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None, quiet: bool = True):
-        super().__init__(_Handler, host, port)
-        self.httpd.fake = self
+        super().__init__(_Handler, host, port, quiet)
         self.token = token
-        self.quiet = quiet
         self.messages: list[dict] = []
         self.posts = 0  # every POST received, including refused ones: tests count retries with it
         self._faults: list[tuple[int, str]] = []
@@ -58,71 +56,71 @@ class FakeSlack(BackgroundServer):
 class _Handler(FakeHandler):
     server_version = "FakeSlack/1.0"
 
-    def _json(self, payload, status: int = 200) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8")
-
-    def _payload(self) -> dict | None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
-        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-            return {key: values[-1] for key, values in parse_qs(raw).items()}
-        try:
-            payload = json.loads(raw)
-        except ValueError:
-            return None
-        return payload if isinstance(payload, dict) else None
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if urlsplit(self.path).path == "/messages":
-            return self._json(self.fake.snapshot())
-        self._send(404, b"not found", "text/plain")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        if urlsplit(self.path).path == "/messages":
-            return self._json({"deleted": self.fake.clear()})
-        self._send(404, b"not found", "text/plain")
-
-    def do_POST(self) -> None:  # noqa: N802
-        path = urlsplit(self.path).path
-        payload = self._payload()
+    def respond(self, request: Request) -> None:
+        path = urlsplit(request.path).path
+        if path == "/messages" and request.method == "GET":
+            return self._reply(self.fake.snapshot())
+        if path == "/messages" and request.method == "DELETE":
+            return self._reply({"deleted": self.fake.clear()})
+        if request.method in ("GET", "DELETE"):
+            return self._text(404, "not found")
+        if request.method != "POST":
+            return super().respond(request)
+        payload = _payload(request)
         fault = self.fake._take_fault()
         if fault:
-            return self._send(fault[0], fault[1].encode(), "text/plain")
+            return self._text(fault[0], fault[1])
         if path.startswith("/services/"):
             return self._webhook(path, payload)
         if path.startswith("/api/"):
             return self._api(path.removeprefix("/api/"), payload)
-        self._send(404, b"no_service", "text/plain")
+        self._text(404, "no_service")
 
     def _webhook(self, path: str, payload: dict | None) -> None:
         # Real incoming webhooks answer 400 invalid_payload / no_text as plain text.
         if payload is None:
-            return self._send(400, b"invalid_payload", "text/plain")
+            return self._text(400, "invalid_payload")
         if not payload.get("text") and not payload.get("blocks") and not payload.get("attachments"):
-            return self._send(400, b"no_text", "text/plain")
+            return self._text(400, "no_text")
         self.fake.record({"kind": "webhook", "path": path, "channel": None, "text": payload.get("text"),
                           "blocks": payload.get("blocks"), "payload": payload})
-        self._send(200, b"ok", "text/html")
+        self._text(200, "ok", "text/html")
+
+    def _reply(self, payload) -> None:
+        self._json(200, payload, "application/json; charset=utf-8")
 
     def _api(self, method: str, payload: dict | None) -> None:
         # Web API errors are HTTP 200 with ok=false, which slack_sdk turns into SlackApiError.
         header = self.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
-            return self._json({"ok": False, "error": "not_authed"})
+            return self._reply({"ok": False, "error": "not_authed"})
         if self.fake.token is not None and header != f"Bearer {self.fake.token}":
-            return self._json({"ok": False, "error": "invalid_auth"})
+            return self._reply({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":
-            return self._json({"ok": True, "team": "Fake", "user": "airflow", "team_id": "T0FAKE"})
+            return self._reply({"ok": True, "team": "Fake", "user": "airflow", "team_id": "T0FAKE"})
         if method != "chat.postMessage":
-            return self._json({"ok": False, "error": "unknown_method"})
+            return self._reply({"ok": False, "error": "unknown_method"})
         if payload is None or not payload.get("channel"):
-            return self._json({"ok": False, "error": "channel_not_found"})
+            return self._reply({"ok": False, "error": "channel_not_found"})
         if not payload.get("text") and not payload.get("blocks") and not payload.get("attachments"):
-            return self._json({"ok": False, "error": "no_text"})
+            return self._reply({"ok": False, "error": "no_text"})
         self.fake.record({"kind": "api", "path": f"/api/{method}", "channel": payload["channel"],
                           "text": payload.get("text"), "blocks": payload.get("blocks"), "payload": payload})
         ts = f"{time.time():.6f}"
         message = {"text": payload.get("text"), "ts": ts}
-        self._json({"ok": True, "channel": "C0FAKE", "ts": ts, "message": message})
+        self._reply({"ok": True, "channel": "C0FAKE", "ts": ts, "message": message})
+
+
+def _payload(request: Request) -> dict | None:
+    """A JSON object or form body as a dict; None if it is neither."""
+    raw = request.body.decode("utf-8")
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {key: values[-1] for key, values in parse_qs(raw).items()}
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def main(argv: list[str] | None = None) -> int:

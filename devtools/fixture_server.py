@@ -14,17 +14,15 @@ import json
 import re
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw, ImageFont
 
 from devtools import pipeline_fixtures
-from devtools.background import BackgroundServer
+from devtools.background import BackgroundServer, FakeHandler, Request
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nws"
 NWS_SCENARIOS = ("ok", "503", "404", "malformed", "redirect")
@@ -66,10 +64,8 @@ class FixtureServer(BackgroundServer):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, fixtures: Path = FIXTURES,
                  nws: str = "ok", camera: str = "ok", quiet: bool = True):
-        super().__init__(_Handler, host, port)
-        self.httpd.fixture = self
+        super().__init__(_Handler, host, port, quiet)
         self.fixtures = fixtures
-        self.quiet = quiet
         self.scenario = {"nws": "ok", "camera": "ok", "partner": "ready"}
         self.counts: dict[str, int] = {}
         self.user_agents: list[str] = []
@@ -112,78 +108,53 @@ class FixtureServer(BackgroundServer):
         return text.replace("https://api.weather.gov", base_url or self.url).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FakeHandler):
     server_version = "FixtureServer/1.0"
 
-    @property
-    def fixture(self) -> FixtureServer:
-        return self.server.fixture  # type: ignore[attr-defined]
-
-    def log_message(self, fmt: str, *args) -> None:
-        if not self.fixture.quiet:
-            super().log_message(fmt, *args)
-
     def _document(self, name: str) -> bytes:
-        return self.fixture.document(name, self._base_url())
+        return self.fake.document(name, self._base_url())
 
     def _base_url(self) -> str | None:
         """This server as the client reached it (a compose service name, or loopback natively)."""
         host = self.headers.get("Host", "")
         return f"http://{host}" if re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", host) else None
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, value: object, content_type: str = "application/json") -> None:
-        self._send(status, json.dumps(value).encode(), content_type)
-
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+    def respond(self, request: Request) -> None:
+        path = request.path.split("?", 1)[0]
+        if request.method in ("PUT", "POST"):
+            return self._change_scenario(request) if path == "/_fixture/scenario" else self._text(404, "not found\n")
+        if request.method not in ("GET", "HEAD"):
+            return super().respond(request)
         if path == "/_fixture/requests":
-            return self._json(200, self.fixture.stats())
+            return self._json(200, self.fake.stats())
         if path == "/_fixture/scenario":
-            return self._json(200, self.fixture.scenario)
+            return self._json(200, self.fake.scenario)
         if path.startswith(("/points/", "/gridpoints/")):
             return self._nws(path)
         match = IMAGE_RE.match(path)
         if match:
             return self._camera(match.group(1))
-        pipeline = pipeline_fixtures.answer(path, parse_qs(urlsplit(self.path).query), self.fixture.scenario)
+        pipeline = pipeline_fixtures.answer(path, parse_qs(urlsplit(request.path).query), self.fake.scenario)
         if pipeline:
             return self._json(*pipeline)
-        return self._send(404, b"not found\n", "text/plain")
+        return self._text(404, "not found\n")
 
-    def do_PUT(self) -> None:
-        if self.path != "/_fixture/scenario":
-            return self._send(404, b"not found\n", "text/plain")
+    def _change_scenario(self, request: Request) -> None:
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            changes = json.loads(self.rfile.read(length) or b"{}")
+            changes = json.loads(request.body or b"{}")
             if not isinstance(changes, dict):
                 raise ValueError("body must be a JSON object")
-            return self._json(200, self.fixture.set_scenario(changes))
+            return self._json(200, self.fake.set_scenario(changes))
         except ValueError as error:
             return self._json(400, {"error": str(error)})
 
-    do_POST = do_PUT
-
     def _nws(self, path: str) -> None:
         agent = self.headers.get("User-Agent", "")
-        self.fixture.count("points" if path.startswith("/points/") else "forecast", agent)
+        self.fake.count("points" if path.startswith("/points/") else "forecast", agent)
         # Like NWS: no identifying User-Agent, no data.
         if not agent or agent.startswith("python-requests"):
             return self._send(403, b"<html><body>Access Denied</body></html>", "text/html")
-        mode = self.fixture.scenario["nws"]
+        mode = self.fake.scenario["nws"]
         if mode == "503":
             body = self._document("problem_unavailable.json")
             return self._send(503, body, "application/problem+json")
@@ -194,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
             limit = 3 if mode == "redirect" else 4
             if any(len(v.partition(".")[2]) > limit for v in (lat, lon)):
                 short = ",".join(f"{float(v):.{limit}f}".rstrip("0").rstrip(".") for v in (lat, lon))
-                return self._send(301, b"", "text/plain", {"Location": f"{self.fixture.url}/points/{short}"})
+                return self._send(301, b"", "text/plain", {"Location": f"{self.fake.url}/points/{short}"})
             if mode == "404" or not (17 <= float(lat) <= 72 and -180 <= float(lon) <= -64):
                 body = json.loads(self._document("problem_invalid_point.json"))
                 body["detail"] = f"Unable to provide data for requested point {lat},{lon}"
@@ -209,8 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
                           "application/problem+json")
 
     def _camera(self, camera_id: str) -> None:
-        self.fixture.count("camera", self.headers.get("User-Agent", ""))
-        mode = self.fixture.scenario["camera"]
+        self.fake.count("camera", self.headers.get("User-Agent", ""))
+        mode = self.fake.scenario["camera"]
         now = datetime.now(UTC)
         fresh = {"Last-Modified": format_datetime(now, usegmt=True)}
         if mode in ("404", "503"):
@@ -240,17 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.fixtures / "points_austin.json").is_file():
         parser.error(f"--fixtures {args.fixtures} has no points_austin.json")
     server = FixtureServer(args.host, args.port, args.fixtures, args.nws, args.camera, quiet=not args.verbose)
-    server.start()
     print(f"fixture server on {server.url}\nNWS_BASE_URL={server.nws_base_url}\n"
           f"CAMERA_URL_PATTERN={server.camera_url_pattern}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
+    return server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -12,18 +12,20 @@ import re
 import subprocess
 import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from devtools.background import BackgroundServer, FakeHandler, Request
 
 DAG_ID_RE = re.compile(r"dag_id=\"([A-Za-z0-9_.-]+)\"")
 
 
-class FakeAirflow:
+class FakeAirflow(BackgroundServer):
     """Start with `with FakeAirflow(mirror, branch) as fake:`; `fake.url` is the base URL."""
 
     def __init__(self, mirror: Path, branch: str = "production", username: str = "admin",
                  password: str = "admin-password", bundle: str = "gitops"):
+        super().__init__(_Handler)
         self.mirror, self.branch, self.bundle = Path(mirror), branch, bundle
         self.username, self.password = username, password
         self.dags: dict[str, dict] = {}
@@ -36,22 +38,6 @@ class FakeAirflow:
         self.auto_parse = True
         self.down = False
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.fake = self
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> FakeAirflow:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
 
     def parse(self) -> None:
         """What the DAG processor would do after a bundle refresh."""
@@ -81,74 +67,49 @@ class FakeAirflow:
             self.dags, self.errors = dags, errors
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
-    @property
-    def fake(self) -> FakeAirflow:
-        return self.server.fake
-
-    def _send(self, status: int, body: dict | None = None) -> None:
-        data = json.dumps(body if body is not None else {}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _authorized(self) -> bool:
-        if self.headers.get("Authorization") != "Bearer fake-jwt":
-            self._send(401, {"detail": "Not authenticated"})
-            return False
-        return True
-
-    def do_POST(self) -> None:
+class _Handler(FakeHandler):
+    def respond(self, request: Request) -> None:
         if self.fake.down:
-            return self._send(503, {"detail": "down"})
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
-        if urlsplit(self.path).path != "/auth/token":
-            return self._send(404, {"detail": "Not Found"})
+            return self._json(503, {"detail": "down"})
+        url = urlsplit(request.path)
+        if request.method == "POST":
+            return self._token(url.path, json.loads(request.body or b"{}"))
+        if request.headers.get("authorization") != "Bearer fake-jwt":
+            return self._json(401, {"detail": "Not authenticated"})
+        if request.method == "GET":
+            return self._get(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
+        if request.method == "PUT" and url.path.startswith("/api/v2/parseDagFile/"):
+            return self._parse(unquote(url.path.rsplit("/", 1)[1]))
+        return self._json(404, {"detail": "Not Found"})
+
+    def _token(self, path: str, body: dict) -> None:
+        if path != "/auth/token":
+            return self._json(404, {"detail": "Not Found"})
         self.fake.token_requests += 1
         if body.get("username") == self.fake.username and body.get("password") == self.fake.password:
-            return self._send(201, {"access_token": "fake-jwt"})
-        return self._send(401, {"detail": "Invalid credentials"})
+            return self._json(201, {"access_token": "fake-jwt"})
+        return self._json(401, {"detail": "Invalid credentials"})
 
-    def do_GET(self) -> None:
-        if self.fake.down:
-            return self._send(503, {"detail": "down"})
-        if not self._authorized():
-            return
-        url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    def _get(self, path: str, query: dict[str, str]) -> None:
         limit, offset = int(query.get("limit", 50)), int(query.get("offset", 0))
         with self.fake._lock:
             dags = list(self.fake.dags.values())
             errors = list(self.fake.errors)
-        if url.path == "/api/v2/dags":
+        if path == "/api/v2/dags":
             dags = [d for d in dags if d["bundle_name"] == query.get("bundle_name", d["bundle_name"])]
-            return self._send(200, {"dags": dags[offset:offset + limit], "total_entries": len(dags)})
-        if url.path.startswith("/api/v2/dags/") and url.path.count("/") == 4:
-            found = self.fake.dags.get(url.path.rsplit("/", 1)[1])
-            return self._send(200, found) if found else self._send(404, {"detail": "Dag not found"})
-        if url.path == "/api/v2/importErrors":
+            return self._json(200, {"dags": dags[offset:offset + limit], "total_entries": len(dags)})
+        if path.startswith("/api/v2/dags/") and path.count("/") == 4:
+            found = self.fake.dags.get(path.rsplit("/", 1)[1])
+            return self._json(200, found) if found else self._json(404, {"detail": "Dag not found"})
+        if path == "/api/v2/importErrors":
             page = errors[offset:offset + limit]
-            return self._send(200, {"import_errors": page, "total_entries": len(errors)})
-        return self._send(404, {"detail": "Not Found"})
+            return self._json(200, {"import_errors": page, "total_entries": len(errors)})
+        return self._json(404, {"detail": "Not Found"})
 
-    def do_PUT(self) -> None:
-        if self.fake.down:
-            return self._send(503, {"detail": "down"})
-        if not self._authorized():
-            return
-        path = urlsplit(self.path).path
-        if not path.startswith("/api/v2/parseDagFile/"):
-            return self._send(404, {"detail": "Not Found"})
-        token = unquote(path.rsplit("/", 1)[1])
+    def _parse(self, token: str) -> None:
         self.fake.parse_requests.append(token)
         if self.fake.auto_parse:
             timer = threading.Timer(self.fake.parse_delay, self.fake.parse)
             timer.daemon = True
             timer.start()
-        return self._send(201, None)
+        return self._json(201, {})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +71,20 @@ class NativeStack(StackApi):
             stack.run("down")
             raise RuntimeError(f"./stack up failed ({result.returncode}):\n{stack.up_output}\n{logs}")
         return stack
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, extra_env: dict[str, str] | None = None, state_dir: Path | None = None) -> Iterator[NativeStack]:
+        """A stack started in `state_dir` (default: a new one), stopped and its folder removed on exit."""
+        state_dir = state_dir or new_state_dir()
+        try:
+            stack = cls.start(state_dir, extra_env)
+            try:
+                yield stack
+            finally:
+                stack.stop()
+        finally:
+            shutil.rmtree(state_dir, ignore_errors=True)
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "stackctl", *args], env=self.env, cwd=PROJECT_DIR,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from devtools.fake_onepassword import FakeConnect
 from devtools.fake_slack import FakeSlack
 from devtools.onepassword_store import Store
-from stacktest.native import NativeStack, new_state_dir
+from stacktest.native import NativeStack
 from stacktest.vaults import EXAMPLE_ITEMS, INFRA_TOKEN, INFRA_VAULT_ID, TOKEN, VAULT_ID
 
 INTEGRATION_DAGS = Path(__file__).parent / "integration" / "dags"
@@ -25,11 +24,8 @@ INTEGRATION_DAGS = Path(__file__).parent / "integration" / "dags"
 @pytest.fixture(scope="session")
 def native_stack() -> NativeStack:
     """One native stack for the integration tests, started from nothing in a temporary folder."""
-    state_dir = new_state_dir()
-    stack = NativeStack.start(state_dir, {"STACK_EXTRA_DAGS_FOLDER": str(INTEGRATION_DAGS)})
-    yield stack
-    stack.stop()
-    shutil.rmtree(state_dir, ignore_errors=True)
+    with NativeStack.running({"STACK_EXTRA_DAGS_FOLDER": str(INTEGRATION_DAGS)}) as stack:
+        yield stack
 
 
 @pytest.fixture

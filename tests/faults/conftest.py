@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 
 from stacktest.deploys import StackOrigin
+from stacktest.fake_smee import FakeSmee
 from stacktest.gitrepo import good_dag
 from stacktest.native import NativeStack, new_state_dir
-from tests.relay.fake_smee import FakeSmee, running_fake_smee
 
 FAULT_DAGS = Path(__file__).parent / "dags"
 
 
 @pytest.fixture(scope="module")
 def fault_stack() -> NativeStack:
-    state_dir = new_state_dir()
-    stack = NativeStack.start(state_dir, {"STACK_EXTRA_DAGS_FOLDER": str(FAULT_DAGS)})
-    yield stack
-    stack.stop()
-    shutil.rmtree(state_dir, ignore_errors=True)
+    with NativeStack.running({"STACK_EXTRA_DAGS_FOLDER": str(FAULT_DAGS)}) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
 def fake_smee() -> FakeSmee:
     """A local smee.io channel (the real one is on the internet) for the stack's relay to listen to."""
-    with running_fake_smee() as server:
+    with FakeSmee() as server:
         yield server
 
 
@@ -40,13 +36,11 @@ def gitops_fault_stack(fake_smee, tmp_path_factory) -> NativeStack:
     state_dir = new_state_dir()
     origin = StackOrigin(state_dir / "origin.git", tmp_path_factory.mktemp("clone"))
     origin.commit({"dags/gitops_hello.py": good_dag("gitops_hello")}, "Initial DAGs (#1)")
-    stack = NativeStack.start(state_dir, {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare),
-                                          "STACK_EXTRA_DAGS_FOLDER": str(FAULT_DAGS),
-                                          "SMEE_URL": fake_smee.channel})
-    stack.origin = origin
-    yield stack
-    stack.stop()
-    shutil.rmtree(state_dir, ignore_errors=True)
+    env = {"DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare), "STACK_EXTRA_DAGS_FOLDER": str(FAULT_DAGS),
+           "SMEE_URL": fake_smee.channel}
+    with NativeStack.running(env, state_dir) as stack:
+        stack.origin = origin
+        yield stack
 
 
 @pytest.fixture

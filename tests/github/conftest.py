@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from werkzeug.serving import make_server
 
+from devtools.background import BackgroundServer, FakeHandler, Request
 from stacktest.gitrepo import Origin, good_dag
 from tests.webhook.conftest import KEY, clean_env  # noqa: F401 - an autouse fixture
 from webhook import create_app, settings
@@ -18,48 +18,38 @@ from webhook.deploy.runner import Runner
 from webhook.deploy.validation import Validator
 
 
-class Relay(ThreadingHTTPServer):
+class Relay(BackgroundServer):
     """Answers 200 at once like smee.io, then forwards like smee-client: JSON re-serialised, a
-    `timestamp` header added, all other headers kept. `drop = True` loses events (a disconnected client)."""
-
-    daemon_threads = True
+    `timestamp` header added, all other headers kept. `drop = True` loses events (a disconnected client);
+    `seen` is what a reader of the channel sees."""
 
     def __init__(self, target: str):
-        super().__init__(("127.0.0.1", 0), _RelayHandler)
+        super().__init__(_RelayHandler)
         self.target = target
         self.drop = False
         self.forwarded = 0
-        self.seen: list[dict] = []  # what a reader of the channel sees
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/channel-secret-part"
+    def channel(self) -> str:
+        return f"{self.url}/channel-secret-part"
 
-
-class _RelayHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        self.server.seen.append({"headers": dict(headers), "body": body.decode("utf-8", "replace")})
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-        if not self.server.drop:
-            threading.Thread(target=self._forward, args=(headers, body), daemon=True).start()
-
-    def _forward(self, headers: dict, body: bytes) -> None:
-        data = json.dumps(json.loads(body), indent=1).encode()  # not the sender's bytes
+    def forward(self, request: Request) -> None:
+        headers = {k: v for k, v in request.headers.items() if k not in ("host", "content-length")}
+        data = json.dumps(json.loads(request.body), indent=1).encode()  # not the sender's bytes
         headers.update({"content-type": "application/json", "timestamp": "1795290539685"})
-        request = urllib.request.Request(self.server.target, data=data, headers=headers, method="POST")
+        forward = urllib.request.Request(self.target, data=data, headers=headers, method="POST")
         try:
-            urllib.request.urlopen(request, timeout=10).read()
+            urllib.request.urlopen(forward, timeout=10).read()
         except OSError:
             pass  # smee-client only logs a failed forward
-        self.server.forwarded += 1
+        self.forwarded += 1
+
+
+class _RelayHandler(FakeHandler):
+    def respond(self, request: Request) -> None:
+        self._text(200, "ok")
+        if not self.fake.drop:
+            threading.Thread(target=self.fake.forward, args=(request,), daemon=True).start()
 
 
 @pytest.fixture
@@ -96,10 +86,5 @@ def webhook(tmp_path, origin: Origin, validator):
 
 @pytest.fixture
 def relay(webhook):
-    server = Relay(f"{webhook}/webhook")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with Relay(f"{webhook}/webhook") as server:
+        yield server

@@ -2,12 +2,10 @@
 
 import http.client
 import ssl
-import threading
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tests.haproxy.conftest import QuietServer
+from devtools.background import BackgroundServer, FakeHandler, Request
 
 AIRFLOW = "airflow.example.test"
 COOKIES = (
@@ -17,32 +15,18 @@ COOKIES = (
 )
 
 
-class CookieBackend:
+class CookieBackend(BackgroundServer):
     """An HTTP server on `port` whose every answer sets COOKIES."""
 
     def __init__(self, port):
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        super().__init__(_CookieHandler, port=port)
 
-            def do_GET(self):
-                self.send_response(200)
-                for cookie in COOKIES:
-                    self.send_header("Set-Cookie", cookie)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
 
-            def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-                pass
+class _CookieHandler(FakeHandler):
+    protocol_version = "HTTP/1.1"
 
-        self.server = QuietServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+    def respond(self, request: Request) -> None:
+        self._text(200, "ok", headers=[("Set-Cookie", cookie) for cookie in COOKIES])
 
 
 @pytest.fixture
@@ -53,7 +37,7 @@ def cookie_stack(stack_factory, self_signed_pem):
     running.tls_context.check_hostname = False
     stub = running.backends["airflow"]
     stub.stop()
-    backend = CookieBackend(stub.port)
+    backend = CookieBackend(stub.port).start()
     running.wait_until(lambda: running.server_states().get("airflow_api") == "UP", what="the cookie backend to be UP")
     yield running
     backend.stop()

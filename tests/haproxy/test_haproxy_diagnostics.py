@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.haproxy.conftest import REPO, stop_process
+from tests.haproxy.proxy import REPO, stop_process
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-# The production host names the `stack` fixture configures (tests/haproxy/conftest.py).
+# The production host names the `stack` fixture configures (tests/haproxy/proxy.py).
 FLOWER = "flower.example.test"
 AIRFLOW = "airflow.example.test"
 WEBHOOK = "webhook.example.test"
@@ -113,7 +113,7 @@ def test_stats_page_needs_credentials(stack, operator_auth):
 
 def test_the_stats_login_reads_stats_and_nothing_else(stack):
     """The weather-checker's read-only login (tasks never hold Flower's password) opens the stats page only."""
-    from tests.haproxy.conftest import STATS_PASSWORD
+    from tests.haproxy.proxy import STATS_PASSWORD
     reader = ("stats", STATS_PASSWORD)
     assert stack.request("stats", "/;csv", auth=reader).status == 200
     assert stack.request("flower", "/", auth=reader).status == 401

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.relay.fake_smee import running_fake_smee
+from stacktest.fake_smee import FakeSmee
 from tests.webhook.conftest import KEY, signed
 from webhook import create_app
 
@@ -47,7 +47,7 @@ def served_webhook(tmp_path):
 
 @pytest.fixture
 def smee():
-    with running_fake_smee() as server:
+    with FakeSmee() as server:
         yield server
 
 

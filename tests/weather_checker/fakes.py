@@ -4,7 +4,6 @@ plus a real redis-server and a real Celery worker on the Airflow app, each stopp
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import socket
 import subprocess
@@ -12,42 +11,30 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from devtools.background import BackgroundServer
+from devtools.background import BackgroundServer, FakeHandler, Request
 from stacktest.net import free_port
 
 STATS_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "haproxy" / "stats_all_up.csv"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-class _StackHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def _send(self, body: bytes, content_type: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
+class _StackHandler(FakeHandler):
+    def respond(self, request: Request) -> None:
         now = datetime.now(UTC).isoformat()
-        if self.path == "/api/v2/monitor/health":
+        if request.path == "/api/v2/monitor/health":
             health = {"metadatabase": {"status": "healthy"},
                       "scheduler": {"status": "healthy", "latest_scheduler_heartbeat": now},
                       "triggerer": {"status": "healthy", "latest_triggerer_heartbeat": now},
                       "dag_processor": {"status": "healthy", "latest_dag_processor_heartbeat": now}}
-            return self._send(json.dumps(health).encode(), "application/json")
-        if self.path == "/;csv":
-            return self._send(STATS_CSV.read_bytes(), "text/plain")
-        if self.path == "/":
-            status = {"service": "webhook", "stack_version": "0.1.0-test", "branch": "production",
-                      "deploys_configured": True, "deployed_commit": COMMIT, "relay": None}
-            return self._send(json.dumps(status).encode(), "application/json")
-        self.send_error(404)
+            return self._json(200, health)
+        if request.path == "/;csv":
+            return self._send(200, STATS_CSV.read_bytes(), "text/plain")
+        if request.path == "/":
+            return self._json(200, {"service": "webhook", "stack_version": "0.1.0-test", "branch": "production",
+                                    "deploys_configured": True, "deployed_commit": COMMIT, "relay": None})
+        self._text(404, "not found")
 
 
 class FakeStack(BackgroundServer):
