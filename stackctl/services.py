@@ -60,7 +60,7 @@ COMPOSE_ONLY = {
 PROFILES: dict[str, tuple[Callable[[Settings], bool], str]] = {
     "dev": (devservices.enabled, "a development stand-in: not with ENVIRONMENT=production"),
     "relay": (lambda s: bool(s.get("SMEE_URL")), "the smee relay: SMEE_URL is not set"),
-    "debug": (lambda s: False, "an operator's command: `./stack airflow ...` runs it (services.cli)"),
+    "debug": (lambda s: False, "an operator's command: `./stack airflow ...` runs it (Stack.cli)"),
 }
 # The Airflow image's entrypoint runs `airflow <command>` unless the command is one of these.
 AIRFLOW_ENTRYPOINT_PASSES = ("python", "bash")
@@ -110,6 +110,9 @@ def load(settings: Settings, lenient: bool = False) -> Stack:
 
 def _why_not(settings: Settings, service: dict) -> str:
     for profile in service.get("profiles") or ():
+        if profile not in PROFILES:
+            raise compose.ComposeError(f"profile {profile!r} has no native rule: say in stackctl/services.py "
+                                       f"(PROFILES) when its services run here")
         runs, reason = PROFILES[profile]
         if not runs(settings):
             return reason
