@@ -11,11 +11,10 @@ from werkzeug.serving import make_server
 
 from devtools.background import BackgroundServer, FakeHandler, Request
 from stacktest.gitrepo import Origin, good_dag
-from tests.webhook.conftest import KEY, clean_env  # noqa: F401 - an autouse fixture
+from tests.webhook.conftest import KEY, clean_env, validator  # noqa: F401 - fixtures (clean_env is autouse)
 from webhook import create_app, settings
 from webhook.deploy.pipeline import Context
 from webhook.deploy.runner import Runner
-from webhook.deploy.validation import Validator
 
 
 class Relay(BackgroundServer):
@@ -60,15 +59,8 @@ def origin(tmp_path) -> Origin:
     return repo
 
 
-@pytest.fixture(scope="session")
-def validator():
-    shared = Validator(timeout=120, bundle_name="gitops")
-    yield shared
-    shared.close()
-
-
 @pytest.fixture
-def webhook(tmp_path, origin: Origin, validator):
+def webhook(tmp_path, origin: Origin, validator):  # noqa: F811 - the imported fixture
     """The webhook served over HTTP with its runner thread, as gunicorn would; yields its base URL."""
     app = create_app({"state_dir": tmp_path / "state", "repo_url": origin.url, "webhook_key": KEY,
                       "start_runner": False, "poll_interval": 0.5})
