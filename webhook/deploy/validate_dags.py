@@ -44,14 +44,16 @@ def validate(dags_folder: Path, bundle_name: str = "gitops", policy_file: Path |
     dags_folder = Path(dags_folder).resolve()
     from webhook.deploy import integrity, policy
 
+    # Read before any DAG code runs. Shown relative to the repository, where the file lives.
     policy_file = Path(policy_file) if policy_file else dags_folder.parent / policy.FILE_NAME
+    policy_name = _relative(str(policy_file), dags_folder.parent)
     found, warnings = [], []
     try:
-        rules = policy.load(policy_file, _relative(str(policy_file), dags_folder.parent))
+        rules = policy.load(policy_file, policy_name)
     except policy.PolicyError as exc:
         rules = policy.Policy()
-        found.append({"file": _relative(str(policy_file), dags_folder.parent), "dag_id": None,
-                      "kind": "policy", "line": exc.line, "message": str(exc)})
+        found.append({"file": policy_name, "dag_id": None, "kind": "policy", "line": exc.line,
+                      "message": str(exc)})
     # The bundle folder itself is on sys.path in Airflow, which is how `dagutils` imports; it must win
     # over any other copy of the shared code (e.g. the webhook's own checkout).
     sys.path.insert(0, str(dags_folder))
