@@ -17,6 +17,7 @@ STRONG = {
     "REDIS_PASSWORD": "a-long-redis-password",
     "FLOWER_PASSWORD": "a-long-flower-password",
     "CELERY_RESULTS_PASSWORD": "a-long-results-password",
+    "WAREHOUSE_PASSWORD": "a-long-warehouse-password",
     "HAPROXY_STATS_PASSWORD": "a-long-stats-password",
 }
 # Production 1Password: one token and vault for DAG secrets, another for the webhook's items.
