@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from stackctl import (
+    bootstrap,
     health,
     native,
     ports,
@@ -66,7 +67,7 @@ def run_init(settings: Settings, init: services.Program) -> None:
         return
     native.airflow_home(settings).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    proc = subprocess.Popen(init.argv, env=init.env,
+    proc = subprocess.Popen(init.argv, env={**init.env, bootstrap.LATER: "1"},
                             cwd=settings.project_dir, start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
@@ -227,6 +228,8 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
         stop_after_failure(settings, already)
         return 1
     echo(f"all {len(results)} services healthy in {time.monotonic() - started:.1f} s")
+    if "airflow-init" in stack.programs:  # the one-shot that holds Airflow's database login
+        bootstrap.apply(settings, stack.programs["airflow-init"].env, echo)
     print_urls(settings)
     return 0
 

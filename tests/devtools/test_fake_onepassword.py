@@ -36,7 +36,7 @@ def test_api_refuses_missing_or_wrong_bearer_tokens_with_json_401(fake_connect, 
 def test_sdk_reads_the_example_vault_by_name_and_title(fake_connect):
     sdk = client(fake_connect)
     [vault] = sdk.get_vaults()
-    assert (vault.id, vault.name, vault.items) == (VAULT_ID, VAULT_NAME, 3)
+    assert (vault.id, vault.name, vault.items) == (VAULT_ID, VAULT_NAME, 4)
     item = sdk.get_item("Diagnostic ETL (Weather)", VAULT_NAME)
     assert item.vault.id == VAULT_ID
     assert [s.label for s in item.sections] == ["development", "production"]

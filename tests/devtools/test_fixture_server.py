@@ -86,7 +86,7 @@ def test_camera_scenarios(fixture_server):
 
 def test_scenarios_switch_over_http_and_bad_ones_are_named(fixture_server):
     ok = requests.put(fixture_server.url + "/_fixture/scenario", json={"nws": "503"}, timeout=5)
-    assert ok.json() == {"nws": "503", "camera": "ok"}
+    assert ok.json() == {"nws": "503", "camera": "ok", "partner": "ready"}
     bad = requests.put(fixture_server.url + "/_fixture/scenario", json={"nws": "down"}, timeout=5)
     assert bad.status_code == 400
     assert bad.json()["error"] == "nws scenario must be one of ok, 503, 404, malformed, redirect, got 'down'"
