@@ -15,12 +15,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask import Flask
 
     from webhook import auth, errors, health, logs, metrics, rollback, settings, status, trigger
+    from webhook.deploy.state import Database
 
     app = Flask(__name__)
     test_config = dict(test_config or {})
     app.config.update({k: test_config.pop(k) for k in list(test_config) if k.isupper()})
     logs.init_app(app)
     cfg = settings.init_app(app, test_config)
+    app.extensions["state"] = Database(cfg.deploy_dir)
     errors.init_app(app)
     auth.init_app(app)
     health.init_app(app)

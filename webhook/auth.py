@@ -146,4 +146,4 @@ def authenticate(endpoint: str, target: str) -> str:
 def init_app(app: Flask) -> None:
     cfg = settings.get(app)
     app.extensions["keys"] = KeySource(cfg)
-    app.extensions["deliveries"] = DeliveryStore(cfg.deploy_dir / "deliveries.sqlite")
+    app.extensions["deliveries"] = DeliveryStore(app.extensions["state"])

@@ -4,7 +4,7 @@ import os
 
 bind = f"{os.environ.get('BIND_HOST') or '127.0.0.1'}:{os.environ.get('WEBHOOK_PORT') or '8000'}"
 # Several workers so a slow status page never delays a trigger; deploy work runs in one background
-# runner chosen by a file lock, not in the request workers.
+# runner (the holder of a lease in the state database), not in the request workers.
 workers = int(os.environ.get("WEBHOOK_WORKERS") or 3)
 worker_class = "gthread"
 threads = 4

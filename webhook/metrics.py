@@ -1,7 +1,7 @@
-"""GET /metrics in Prometheus text format, computed from the shared history file on each scrape.
+"""GET /metrics in Prometheus text format, queried from the state database on each scrape.
 
 Gunicorn runs several processes, so in-memory counters would each see a fraction of the truth; the
-history and the delivery store are shared, so every worker reports the same numbers.
+database is shared, so every worker reports the same numbers.
 """
 
 from __future__ import annotations
@@ -12,46 +12,40 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from webhook import auth, relay, settings
-from webhook.deploy.history import ACTIVE, RESULTS, History
+from webhook.deploy.history import RESULTS, History
 from webhook.deploy.mirror import Mirror
 
 bp = Blueprint("metrics", __name__)
 BUCKETS = (0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
 
 
-class HistoryCollector:
-    """Builds every metric from the files of one deploy folder."""
+class StateCollector:
+    """Builds every metric from the state database and the mirror."""
 
     def __init__(self, app: Flask):
         self.app = app
 
     def collect(self):
         cfg = settings.get(self.app)
-        deploys = list(History(cfg.deploy_dir / "history.jsonl").deploys().values())
+        db = self.app.extensions["state"]
+        history = History(db)
         by_result = CounterMetricFamily("webhook_deploys", "Finished deploys and rollbacks by result.",
                                         labels=["kind", "result"])
-        counts: dict[tuple[str, str], int] = {}
-        latencies = []
-        last_success = 0.0
-        for d in deploys:
-            state = d.get("state")
-            if state in RESULTS:
-                key = (d.get("kind", "deploy"), state)
-                counts[key] = counts.get(key, 0) + 1
-                if d.get("finished_at") and d.get("requested_at"):
-                    latencies.append(d["finished_at"] - d["requested_at"])
-            if state == "succeeded":
-                last_success = max(last_success, d.get("finished_at") or 0.0)
+        counts = history.counts()
         for kind in ("deploy", "rollback"):
             for result in RESULTS:
                 by_result.add_metric([kind, result], counts.get((kind, result), 0))
         yield by_result
-        yield _histogram(latencies)
+        within, count, total = history.durations(BUCKETS)
+        buckets = [(str(float(b)), n) for b, n in zip(BUCKETS, within, strict=True)] + [("+Inf", count)]
+        yield HistogramMetricFamily("webhook_deploy_duration_seconds",
+                                    "Time from request to result, validation and Airflow confirmation included.",
+                                    buckets=buckets, sum_value=total)
         yield GaugeMetricFamily("webhook_deploy_last_success_timestamp_seconds",
                                 "Unix time of the last successful deploy or rollback (0 if none).",
-                                value=last_success)
+                                value=history.last_success())
         yield GaugeMetricFamily("webhook_deploys_in_progress", "Deploys queued or running.",
-                                value=sum(1 for d in deploys if d.get("state") in ACTIVE))
+                                value=history.in_progress())
         failures = CounterMetricFamily("webhook_auth_failures",
                                        "Refused requests: bad_request (credentials missing or malformed) or "
                                        "unauthorized (well formed, refused); the log has the exact reason.",
@@ -62,7 +56,7 @@ class HistoryCollector:
         for reason, n in coarse.items():
             failures.add_metric([reason], n)
         yield failures
-        event = relay.last_event(cfg)
+        event = relay.last_event(db)
         yield GaugeMetricFamily("webhook_last_request_timestamp_seconds",
                                 "Unix time the last POST reached the webhook (relay liveness).",
                                 value=(event or {}).get("received_at", 0.0))
@@ -74,17 +68,6 @@ class HistoryCollector:
         yield info
 
 
-def _histogram(values: list[float]) -> HistogramMetricFamily:
-    buckets, total = [], 0
-    for bound in BUCKETS:
-        total = sum(1 for v in values if v <= bound)
-        buckets.append((str(float(bound)), total))
-    buckets.append(("+Inf", len(values)))
-    return HistogramMetricFamily("webhook_deploy_duration_seconds",
-                                 "Time from request to result, validation and Airflow confirmation included.",
-                                 buckets=buckets, sum_value=sum(values))
-
-
 @bp.get("/metrics")
 def metrics():
     return Response(generate_latest(current_app.extensions["metrics_registry"]), mimetype=CONTENT_TYPE_LATEST)
@@ -92,6 +75,6 @@ def metrics():
 
 def init_app(app: Flask) -> None:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(HistoryCollector(app))
+    registry.register(StateCollector(app))
     app.extensions["metrics_registry"] = registry
     app.register_blueprint(bp)

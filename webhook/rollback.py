@@ -19,7 +19,7 @@ from webhook import auth, settings, trigger
 from webhook.deploy import queue
 from webhook.deploy.git import SHA_RE, GitError
 from webhook.deploy.history import History
-from webhook.deploy.lock import FileLock
+from webhook.deploy.lock import Lease
 from webhook.deploy.mirror import Mirror
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,10 @@ def resolve(history: History, mirror: Mirror, target: str) -> str:
         raise TargetError("nothing has been deployed yet, so there is nothing to roll back to")
     deployed = mirror.deployed()
     if target == PREVIOUS:
-        good = [d["commit"] for d in history.deploys().values()
-                if d.get("state") == "succeeded" and d.get("commit") and d["commit"] != deployed]
+        good = history.last_good(other_than=deployed)
         if not good:
             raise TargetError("no earlier successful deploy to roll back to")
-        return good[-1]
+        return good
     if DEPLOY_ID_RE.match(target):
         record = history.get(target)
         if not record or not record.get("commit"):
@@ -66,7 +65,7 @@ def rollback_endpoint():
     if not isinstance(target, str) or len(target) > 64:
         abort(400, "to must be a deploy id, a commit id or 'previous'")
     delivery_id = auth.authenticate("rollback", target)
-    history = History(cfg.deploy_dir / "history.jsonl")
+    history = History(trigger.state())
     mirror = Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout)
     try:
         commit = resolve(history, mirror, target)
@@ -83,7 +82,7 @@ def init_app(app: Flask) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: run the rollback here and now, under the same deploy lock the webhook uses."""
+    """CLI: run the rollback here and now, holding the same deploy lease as the webhook's runner."""
     from webhook.deploy.pipeline import Context, rollback
     from webhook.logs import setup_logging
 
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{d.get('state', ''):12}  {d.get('reason', '')}")
         return 0
     try:
-        with FileLock(cfg.deploy_dir / "deploy.lock", timeout=args.wait):
+        with Lease(ctx.history.db, "deploy", timeout=args.wait):
             if args.origin_tip:
                 commit = ctx.mirror.fetch()
             else:

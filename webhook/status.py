@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
 
-from webhook import auth, relay, settings
+from webhook import auth, relay, settings, trigger
 from webhook.deploy import problems, restart
 from webhook.deploy.git import SHA_RE
 from webhook.deploy.history import History
@@ -28,7 +28,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PUBLIC_FIELDS = ("id", "kind", "commit", "source", "state", "result", "stage", "stages", "reason", "retryable",
                  "requested_at", "finished_at", "ts", "delivery_id", "pr", "target", "resumes", "superseded_by",
                  "author", "subject", "previous_commit", "changed_outside", "restart_required", "dag_ids",
-                 "validate_seconds", "import_errors_before", "import_errors_after", "note")
+                 "validate_seconds", "import_errors_before", "import_errors_after", "note", "warnings")
 
 
 @lru_cache(maxsize=1)
@@ -66,7 +66,7 @@ def snapshot() -> dict:
     cfg = settings.get(current_app)
     mirror = Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch)
     deployed = mirror.deployed()
-    history = History(cfg.deploy_dir / "history.jsonl")
+    db = trigger.state()
     return {
         "service": "webhook",
         "stack_version": stack_version(),
@@ -75,9 +75,9 @@ def snapshot() -> dict:
         "branch": cfg.branch,
         "bundle": cfg.bundle_name,
         "deployed_commit": deployed,
-        "restart": restart.status(cfg, mirror, deployed),
-        "relay": relay.last_event(cfg),
-        "deploys": [public(d) for d in history.recent(20)],
+        "restart": restart.status(db, mirror, deployed),
+        "relay": relay.last_event(db),
+        "deploys": [public(d) for d in History(db).recent(20)],
         "generated_at": round(time.time(), 3),
     }
 
@@ -94,14 +94,13 @@ def index():
 def deploy(deploy_id: str):
     """One deploy's current state (the trigger script follows this until a result appears): its public fields,
     or the whole record for a request signed for endpoint "status" and this deploy id."""
-    cfg = settings.get(current_app)
     if len(deploy_id) > 64:
         abort(404, "no such deploy")
     signed = request.headers.get(auth.KEY_HEADER) is not None
     if signed:
         # a wrong value is refused (401/403), never answered with the public view
         auth.authenticate("status", deploy_id)
-    record = History(cfg.deploy_dir / "history.jsonl").get(deploy_id)
+    record = History(trigger.state()).get(deploy_id)
     if record is None:
         abort(404, "no such deploy")
     return jsonify(record if signed else public(record))
@@ -111,15 +110,11 @@ def deploy(deploy_id: str):
 def find_deploys():
     """Deploys by delivery id and/or commit, newest first: how the trigger script finds its deploy after
     posting through the relay (which answers 200 without the webhook's response)."""
-    cfg = settings.get(current_app)
     delivery = request.args.get("delivery", "")
     commit = request.args.get("commit", "").lower()
     if not (delivery or commit) or len(delivery) > 128 or (commit and not SHA_RE.match(commit)):
         abort(400, "give delivery=<id> and/or commit=<40 hex>")
-    found = [d for d in History(cfg.deploy_dir / "history.jsonl").recent(500)
-             if (not delivery or d.get("delivery_id") == delivery)
-             and (not commit or d.get("commit") == commit)]
-    return jsonify(deploys=[public(d) for d in found[:20]])
+    return jsonify(deploys=[public(d) for d in History(trigger.state()).find(delivery, commit)])
 
 
 def init_app(app: Flask) -> None:

@@ -15,6 +15,7 @@ from webhook import auth, relay, settings
 from webhook.deploy import queue
 from webhook.deploy.git import SHA_RE
 from webhook.deploy.history import History
+from webhook.deploy.state import Database
 
 log = logging.getLogger(__name__)
 bp = Blueprint("trigger", __name__)
@@ -52,12 +53,18 @@ def pr_from(body: dict) -> int | None:
     abort(400, "pr must be a pull request number")
 
 
+def state() -> Database:
+    """The state database of this app (webhook/deploy/state.py)."""
+    return current_app.extensions["state"]
+
+
 def deploys_ready():
     """503 until a repository and a key source are configured (development without 1Password)."""
     cfg = settings.get(current_app)
     if not cfg.deploys_configured or not current_app.extensions["keys"].configured():
         abort(503, "deploys not configured: set DEPLOY_REPO_URL and the webhook key "
                    "(1Password or WEBHOOK_KEY)")
+    queue.require_room(cfg.deploy_dir)  # 507 on a full disk
     return cfg
 
 
@@ -83,13 +90,13 @@ def webhook():
         commit = commit_from(body)
         pr = pr_from(body)
         delivery_id = auth.authenticate("deploy", commit)
-        record = queue.request(History(cfg.deploy_dir / "history.jsonl"), commit, "webhook",
+        record = queue.request(History(state()), commit, "webhook",
                                delivery_id=delivery_id, pr=pr, request_id=g.get("request_id"))
         outcome = "accepted"
         if cfg.rolling_key:
             current_app.extensions["keys"].roll()
     finally:
-        relay.record(cfg, request.headers, outcome)
+        relay.record(state(), request.headers, outcome)
     log.info("event=deploy_queued rid=%s id=%s commit=%s delivery=%s", g.get("request_id"), record["id"],
              commit, delivery_id)
     return accepted(record)

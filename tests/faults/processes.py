@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,10 +114,14 @@ def children(pid: int) -> set[int]:
     return {p.pid for p in all_processes() if p.ppid == pid}
 
 
-def lock_holder(path: Path) -> int | None:
-    """The process that last took a webhook lock file (it writes its pid there); None if it is not running."""
+def lease_holder(deploy_dir: Path, name: str) -> int | None:
+    """The process holding a lease ("runner", "deploy") of the webhook's state database; None if none or gone."""
     try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
+        db = sqlite3.connect(f"file:{deploy_dir / 'state.sqlite'}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT pid FROM leases WHERE name = ?", (name,)).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
         return None
-    return pid if alive({pid}) else None
+    return rows[0][0] if rows and alive({rows[0][0]}) else None

@@ -19,7 +19,7 @@ import requests
 from stacktest.deploys import SCRIPT, dag_version, status
 from stacktest.gitrepo import good_dag
 from tests.faults.held_dag import IN_AIRFLOW, IN_VALIDATION, held_dag
-from tests.faults.processes import all_processes, children, kill, lock_holder, program_pid, tree, wait_gone
+from tests.faults.processes import all_processes, children, kill, lease_holder, program_pid, tree, wait_gone
 from tests.faults.recovery import record
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -109,7 +109,7 @@ def webhook_back(stack, not_leader: int) -> int:
             up = requests.get(stack.url("webhook") + "/healthz", timeout=5).status_code == 200
         except requests.RequestException:
             up = False
-        leader = lock_holder(stack.state_dir / "deploy" / "runner.lock")
+        leader = lease_holder(stack.state_dir / "deploy", "runner")
         if up and leader and leader != not_leader:
             return leader
         time.sleep(0.3)
@@ -134,7 +134,7 @@ def test_the_webhook_killed_mid_deploy(gitops_fault_stack, target, stage, hold):
     new = stack.origin.commit({f"dags/{dag_id}.py": held_dag(dag_id, hold, where)}, f"Add {dag_id} (#10)")
     step = action(stack, new)
     running = wait_stage(stack, new, stage)
-    master, leader = program_pid(state_dir, "webhook"), lock_holder(state_dir / "deploy" / "deploy.lock")
+    master, leader = program_pid(state_dir, "webhook"), lease_holder(state_dir / "deploy", "deploy")
     assert leader in children(master)
     if stage == "validate":
         deadline = time.monotonic() + BOUND

@@ -19,6 +19,7 @@ from tests.faults.processes import all_processes, kill, tree, wait_gone
 from tests.faults.recovery import record
 from tests.faults.webhook_server import Webhook
 from webhook.deploy.history import History
+from webhook.deploy.state import Database
 
 pytestmark = [pytest.mark.faults]
 
@@ -101,7 +102,7 @@ def test_the_webhook_killed_mid_validation(webhook, origin, hold, target):
     if target == "gunicorn master":
         webhook.proc.wait(30)  # the reaper ends with its program
         # no dying worker took the deploy over: it waits, "running", for the webhook to be started again
-        left = History(webhook.deploy_dir / "history.jsonl").deploys()
+        left = History(Database(webhook.deploy_dir)).deploys()
         assert left[running["id"]]["state"] == "running"
         assert not [d for d in left.values() if d.get("resumes") == running["id"]]
         webhook.start()
@@ -216,7 +217,7 @@ def test_the_workers_of_a_killed_master_do_not_take_the_deploy_over(webhook, ori
     for pid in (webhook.proc.pid, master, leader):
         kill(pid)
     assert wait_gone(everything, timeout=60) == set(), "processes of the killed webhook outlived it"
-    left = History(webhook.deploy_dir / "history.jsonl").deploys()
+    left = History(Database(webhook.deploy_dir)).deploys()
     assert left[running["id"]]["state"] == "running"
     assert not [d for d in left.values() if d.get("resumes") == running["id"]]
 

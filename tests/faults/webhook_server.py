@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from stacktest.net import free_port
-from tests.faults.processes import children, tree, wait_gone
+from tests.faults.processes import children, lease_holder, tree, wait_gone
 from tests.webhook.conftest import KEY
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -62,13 +62,10 @@ class Webhook:
         return self
 
     def wait_leader(self, timeout: float = 60) -> int:
-        """The worker leading the deploy runner (it holds runner.lock and writes its pid there)."""
+        """The worker leading the deploy runner (it holds the "runner" lease of the state database)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                pid = int((self.deploy_dir / "runner.lock").read_text().strip())
-            except (OSError, ValueError):
-                pid = 0
+            pid = lease_holder(self.deploy_dir, "runner")
             if pid and pid in self.workers():
                 return pid
             time.sleep(0.2)

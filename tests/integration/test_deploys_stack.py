@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -219,14 +221,17 @@ def test_an_unreachable_origin_fails_cleanly_and_the_old_code_keeps_running(nati
 
 
 def test_status_metrics_and_history_are_served_through_haproxy(native_stack, stack_origin):
-    deployed(native_stack, stack_origin)
+    head = deployed(native_stack, stack_origin)
     metrics = requests.get(native_stack.url("webhook") + "/metrics", timeout=10)
     assert metrics.status_code == 200
     assert 'webhook_deploys_total{kind="deploy",result="succeeded"}' in metrics.text
     page = requests.get(native_stack.url("webhook") + "/", timeout=10)
     assert "Deployed commit" in page.text
-    history = Path(native_stack.state_dir) / "deploy" / "history.jsonl"
-    assert all(json.loads(line) for line in history.read_text().splitlines())
+    # the history's export for people (documentation/deploys.md): one JSON line per deploy
+    export = subprocess.run([sys.executable, "-m", "webhook.deploy.history", "--deploy-dir",
+                             str(Path(native_stack.state_dir) / "deploy")], capture_output=True, text=True, check=True)
+    records = [json.loads(line) for line in export.stdout.splitlines()]
+    assert any(r["state"] == "succeeded" and r["commit"] == head for r in records), records[-3:]
 
 
 def test_a_webhook_restart_in_the_middle_of_a_deploy_leaves_a_consistent_state(native_stack, stack_origin):

@@ -16,9 +16,8 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def history_ids(app) -> list[str]:
-    from webhook import settings
     from webhook.deploy.history import History
-    return list(History(settings.get(app).deploy_dir / "history.jsonl").deploys())
+    return list(History(app.extensions["state"]).deploys())
 
 
 def mutate(headers: dict, change: str) -> dict:

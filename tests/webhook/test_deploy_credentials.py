@@ -4,6 +4,7 @@ the file, never the secret, and publishes nothing."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -22,6 +23,7 @@ from tests.webhook.conftest import read_status, signed
 from tests.webhook.ssh import keypair
 from webhook import infra_vault, settings
 from webhook.deploy.credentials import CredentialError, Credentials, transport
+from webhook.deploy.history import History
 
 INFRA_TOKEN = "deploy-credentials-test-token"
 INFRA_VAULT = "airflowinfrastructurevault"
@@ -77,8 +79,7 @@ def leftovers() -> set[str]:
 
 
 def everything_recorded(app, caplog) -> str:
-    cfg = settings.get(app)
-    return (cfg.deploy_dir / "history.jsonl").read_text() + caplog.text
+    return json.dumps(list(History(app.extensions["state"]).deploys().values())) + caplog.text
 
 
 def test_the_deploy_key_from_1password_fetches_over_ssh(sshd, vault, origin, make_app, make_runner, tmp_path,

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.webhook.conftest import KEY, signed
-from webhook import settings as webhook_settings
 from webhook.deploy.history import History
 from webhook.signing import ENDPOINTS, request_key
 
@@ -62,7 +61,7 @@ def requests(draw):
 @given(request=requests())
 def test_random_requests_never_5xx_and_never_deploy_without_the_key(app, client, request):
     method, path, headers, body = request
-    history = History(webhook_settings.get(app).deploy_dir / "history.jsonl")
+    history = History(app.extensions["state"])
     before = len(history.deploys())
     response = client.open(path, method=method, headers=headers, data=body)
     event(f"status {response.status_code}")
@@ -114,7 +113,7 @@ def status_reads(draw):
 @given(read=status_reads())
 def test_random_status_reads_show_a_dag_message_only_when_signed_for_that_deploy(app, client, read):
     path, headers = read
-    history = History(webhook_settings.get(app).deploy_dir / "history.jsonl")
+    history = History(app.extensions["state"])
     if history.get(SEEDED) is None:
         history.append({"id": SEEDED, "kind": "deploy", "commit": COMMIT, "state": "rejected",
                         "reason": "1 DAG problem(s); first: import_error in x.py", "detail": MESSAGE,

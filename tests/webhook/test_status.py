@@ -89,3 +89,16 @@ def test_a_malformed_relay_timestamp_is_ignored(client):
     response = client.post("/webhook", json={"commit": "a" * 40}, headers={"timestamp": "¹"})
     assert response.status_code == 401
     assert client.get("/?format=json").json["relay"]["relay_timestamp"] is None
+
+
+def test_a_deploys_warnings_are_shown_one_line_each(app, client):
+    """Deploy-policy warnings (webhook/deploy/problems.warnings: the webhook's words, a file and a dag_id)."""
+    from webhook.deploy.history import History
+    warnings = ["dags/a.py: DAG a has no tags (policy: tags: warn)", "and 3 more warnings"]
+    History(app.extensions["state"]).append({"id": "20261129T000000-abcdef", "kind": "deploy", "commit": "a" * 40,
+                                             "state": "succeeded", "warnings": warnings})
+    assert client.get("/?format=json").json["deploys"][0]["warnings"] == warnings
+    assert client.get("/deploys/20261129T000000-abcdef").json["warnings"] == warnings
+    html = client.get("/").data.decode()
+    assert '<div class="warning">warning: dags/a.py: DAG a has no tags (policy: tags: warn)</div>' in html
+    assert '<div class="warning">warning: and 3 more warnings</div>' in html

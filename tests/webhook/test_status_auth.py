@@ -9,7 +9,6 @@ import logging
 import pytest
 
 from tests.webhook.conftest import KEY, read_status, signed
-from webhook import settings
 from webhook.deploy.history import History
 from webhook.signing import request_key
 
@@ -85,7 +84,7 @@ def test_a_wrong_signed_read_is_refused_not_downgraded(client, rejected, change)
 
 def test_records_written_before_the_change_are_shown_without_their_message(client, app):
     """Older records carried the message in `reason` and in problems without line or exception."""
-    history = History(settings.get(app).deploy_dir / "history.jsonl")
+    history = History(app.extensions["state"])
     history.append({"id": "20260101T000000-0ld0ld", "kind": "deploy", "commit": "a" * 40, "state": "rejected",
                     "reason": f"1 DAG problem(s); first: import_error in old.py: KeyError: {MARKER}",
                     "problems": [{"file": "old.py", "dag_id": None, "kind": "import_error",

@@ -14,6 +14,7 @@ import pytest
 from tests.webhook.conftest import read_status, signed
 from webhook import settings
 from webhook.deploy import validation_env
+from webhook.deploy.history import History
 from webhook.deploy.pipeline import Context
 from webhook.deploy.runner import Runner
 from webhook.deploy.validation import Validator
@@ -127,7 +128,7 @@ def test_a_commit_that_prints_its_environment_leaks_no_secret(make_app, origin, 
         "the full status": json.dumps(record),
         "the public status": client.get(f"/deploys/{deploy_id}").get_data(as_text=True),
         "the status page": client.get("/?format=json").get_data(as_text=True),
-        "the history": (cfg.deploy_dir / "history.jsonl").read_text(),
+        "the history": json.dumps(list(History(app.extensions["state"]).deploys().values())),
         "the log": caplog.text,
     }
     leaks = [f"{name} in {place}" for name, value in secret_env.items()

@@ -21,7 +21,7 @@ from pathlib import Path
 from webhook import settings
 from webhook.deploy import git, pipeline, queue
 from webhook.deploy.git import GitError
-from webhook.deploy.lock import FileLock
+from webhook.deploy.lock import Lease
 from webhook.deploy.mirror import Mirror
 from webhook.logs import setup_logging
 
@@ -38,7 +38,7 @@ def main() -> int:
     ctx = pipeline.Context.build(cfg, warm=False)
     ctx.airflow = None  # Airflow is not running yet; the DAG processor parses the mirror when it starts
     try:
-        with FileLock(cfg.deploy_dir / "deploy.lock", timeout=600):
+        with Lease(ctx.history.db, "deploy", timeout=600):
             deployed = ctx.mirror.deployed()
             checkout = baked_commit(ctx.mirror)
             if deployed and deployed != checkout:

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
+from webhook.deploy.state import Database
 
 
 class Pin:
-    """pin.json in the deploy folder: {"commit", "origin_tip", "deploy_id"}."""
+    """The fact "pin" in the state database: {"commit", "origin_tip", "deploy_id"}."""
 
-    def __init__(self, deploy_dir: Path):
-        self.path = Path(deploy_dir) / "pin.json"
+    def __init__(self, db: Database):
+        self.db = db
 
     def get(self) -> dict | None:
-        try:
-            return json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return None
+        return self.db.fact("pin")
 
     def set(self, commit: str, origin_tip: str | None, deploy_id: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"commit": commit, "origin_tip": origin_tip, "deploy_id": deploy_id}))
-        os.replace(tmp, self.path)
+        self.db.set_fact("pin", {"commit": commit, "origin_tip": origin_tip, "deploy_id": deploy_id})
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+        self.db.drop_fact("pin")
 
     def blocks(self, origin_tip: str) -> bool:
         """True while origin still points where it did when the operator rolled back."""

@@ -20,6 +20,7 @@ from webhook.deploy.history import History
 from webhook.deploy.mirror import Mirror
 from webhook.deploy.pin import Pin
 from webhook.deploy.restart import outside_dags
+from webhook.deploy.state import Database
 from webhook.deploy.validation import ValidationError, Validator
 from webhook.settings import Settings
 
@@ -67,14 +68,15 @@ class Context:
         if airflow is None and cfg.airflow_username and cfg.airflow_password:
             airflow = AirflowClient(cfg.airflow_url, cfg.airflow_username, cfg.airflow_password,
                                     cfg.bundle_name)
+        db = Database(cfg.deploy_dir)
         return cls(
             cfg=cfg,
-            history=History(cfg.deploy_dir / "history.jsonl"),
+            history=History(db),
             mirror=Mirror(cfg.deploy_dir / "mirror.git", cfg.repo_url, cfg.branch, cfg.git_timeout,
                           Credentials(cfg)),
             validator=validator or Validator(cfg.validate_timeout, cfg.bundle_name, warm=warm),
             airflow=airflow,
-            pin=Pin(cfg.deploy_dir),
+            pin=Pin(db),
         )
 
 

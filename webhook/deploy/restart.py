@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from webhook.deploy.git import GitError
 from webhook.deploy.mirror import Mirror
-from webhook.settings import Settings
+from webhook.deploy.state import Database
 
 # Code that Airflow reads from the bundle on every parse and run; everything else is stack code.
 LIVE_PREFIXES = ("dags/",)
@@ -24,14 +24,9 @@ def outside_dags(paths: list[str]) -> list[str]:
     )
 
 
-def baseline(cfg: Settings) -> str | None:
+def baseline(db: Database) -> str | None:
     """The commit the running stack was started from: STACK_COMMIT, else recorded at runner start."""
-    if os.environ.get("STACK_COMMIT"):
-        return os.environ["STACK_COMMIT"]
-    try:
-        return (cfg.deploy_dir / "baseline").read_text().strip() or None
-    except OSError:
-        return None
+    return os.environ.get("STACK_COMMIT") or db.fact("baseline")
 
 
 @lru_cache(maxsize=64)
@@ -40,9 +35,9 @@ def _diff(mirror_path: str, old: str, new: str) -> tuple[str, ...]:
     return tuple(outside_dags(mirror.changed_paths(old, new)))
 
 
-def status(cfg: Settings, mirror: Mirror, deployed: str | None) -> dict:
+def status(db: Database, mirror: Mirror, deployed: str | None) -> dict:
     """{"required": bool, "paths": [...], "since": baseline} for the status page."""
-    base = baseline(cfg)
+    base = baseline(db)
     if not base or not deployed or base == deployed:
         return {"required": False, "paths": [], "since": base}
     try:

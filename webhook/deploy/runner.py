@@ -1,7 +1,8 @@
-"""The deploy runner: one leader process (chosen by a file lock) drains the queue and polls origin.
+"""The deploy runner: one leader process (the holder of the "runner" lease) drains the queue and polls origin.
 
-Every gunicorn worker starts a runner thread; the first to lock runner.lock leads, the others wait to
-take over if it dies. Each deploy additionally holds deploy.lock, which the rollback CLI also takes.
+Every gunicorn worker starts a runner thread; the first to take the lease leads, the others wait to take over
+if it dies. Each batch of deploys additionally holds the "deploy" lease, which the rollback CLI and the
+bootstrap also take (webhook/deploy/lock.py: leases in the state database, taken with BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import time
 
 from webhook.deploy import pipeline, queue
 from webhook.deploy.git import GitError
-from webhook.deploy.lock import FileLock
+from webhook.deploy.lock import Lease
 from webhook.deploy.pipeline import Context
+from webhook.deploy.state import Database
 from webhook.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,8 @@ class Runner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.leader = FileLock(cfg.deploy_dir / "runner.lock")
-        self.deploy_lock_path = cfg.deploy_dir / "deploy.lock"
+        self.db = ctx.history.db if ctx is not None else Database(cfg.deploy_dir)
+        self.leader = Lease(self.db, "runner")
         self._last_poll = 0.0
 
     @property
@@ -71,7 +73,7 @@ class Runner:
         self._wake.set()
 
     def _loop(self) -> None:
-        while not self._stop.is_set() and not self.going_away() and not self.leader.acquire(timeout=1.0):
+        while not self._stop.is_set() and not self.going_away() and not self.leader.acquire(timeout=1.0, poll=0.25):
             pass
         if self._stop.is_set() or self.going_away():
             # A worker of a dead master is being ended: taking the deploy over would only interrupt it again.
@@ -82,13 +84,10 @@ class Runner:
             self.recover()
         except Exception:
             log.exception("event=runner_recover_failed")
-        seen = None
         while not self._stop.is_set() and not self.going_away():
             try:
-                stamp = self.ctx.history.stamp()
-                if stamp != seen:
+                if self.ctx.history.has_queued():
                     self.run_pending()
-                    seen = self.ctx.history.stamp()
                 if self.cfg.poll_interval and time.monotonic() - self._last_poll >= self.cfg.poll_interval:
                     self._last_poll = time.monotonic()
                     self.poll()
@@ -104,12 +103,10 @@ class Runner:
     # ---- work -----------------------------------------------------------------------------------
     def recover(self) -> None:
         """Deploys left 'running' by a dead process become 'interrupted' and are queued again."""
-        with FileLock(self.deploy_lock_path, timeout=None):
+        with Lease(self.db, "deploy"):
             pipeline.cleanup_work(self.cfg.deploy_dir)
             history = self.ctx.history
-            for record in history.active():
-                if record.get("state") != "running":
-                    continue
+            for record in history.active("running"):
                 history.append({"id": record["id"], "state": "interrupted", "result": "interrupted",
                                 "reason": f"the webhook stopped during stage {record.get('stage')}",
                                 "finished_at": round(time.time(), 3)})
@@ -124,16 +121,15 @@ class Runner:
                 log.info("event=deploy_resumed id=%s new_id=%s commit=%s", record["id"], again["id"],
                          record["commit"])
             deployed = self.ctx.mirror.deployed()
-            baseline = self.cfg.deploy_dir / "baseline"
-            if deployed and not baseline.exists():
-                baseline.write_text(deployed + "\n")
+            if deployed:
+                self.db.set_fact("baseline", deployed, replace=False)
 
     def run_pending(self, lock_timeout: float | None = None) -> list[dict]:
         """Run queued work until none is left; returns the finished records."""
         done: list[dict] = []
-        with FileLock(self.deploy_lock_path, timeout=lock_timeout):
+        with Lease(self.db, "deploy", timeout=lock_timeout):
             while True:
-                queued = [r for r in self.ctx.history.active() if r.get("state") == "queued"]
+                queued = self.ctx.history.active("queued")
                 if not queued:
                     return done
                 done.extend(self._run_one_batch(queued))
@@ -163,6 +159,10 @@ class Runner:
                                          "finished_at": round(time.time(), 3)})
             log.warning("event=fetch_failed error=%s", exc)
             return []
+        # Requests that arrived during the fetch join this batch (a rollback among them waits for the next).
+        again = self.ctx.history.active("queued")
+        if not any(r.get("kind") == "rollback" for r in again):
+            queued = again
         winner = self._newest(queued, tip)
         self._supersede([r for r in queued if r is not winner], winner)
         fetched = round(time.monotonic() - started, 3)
@@ -188,10 +188,10 @@ class Runner:
             return None
         if not tip or tip == mirror.deployed() or self.ctx.pin.blocks(tip):
             return None
-        tried = [r for r in self.ctx.history.deploys().values() if r.get("commit") == tip]
+        tried = self.ctx.history.find(commit=tip, limit=-1)  # newest first
         if any(r.get("state") in FINAL_FOR_POLL for r in tried):
             return None
-        if tried and not tried[-1].get("retryable", False):
+        if tried and not tried[0].get("retryable", False):
             return None
         record = queue.request(self.ctx.history, tip, "poll")
         log.info("event=poll_queued id=%s commit=%s", record["id"], tip)
