@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-PROBE_DAG = Path(__file__).resolve().parent / "integration" / "dags" / "task_isolation.py"
+PROBE_DAG = Path(__file__).resolve().parent.parent / "tests" / "integration" / "dags" / "task_isolation.py"
 
 # Credentials a task must never see, in its own environment or its parents' (the Celery worker's).
 FORBIDDEN = (
