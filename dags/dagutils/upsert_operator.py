@@ -14,17 +14,15 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from dagutils.warehouse import WAREHOUSE_CONN_ID, WarehouseHook
-
 
 class WarehouseUpsertOperator(BaseOperator):
-    """Upsert `rows` into `table` on `key` through WarehouseHook."""
+    """Upsert `rows` into `table` on `key` through WarehouseHook (conn_id: default the `warehouse` connection)."""
 
     template_fields: Sequence[str] = ("rows", "table")
     ui_color = "#cfe8ff"
 
     def __init__(self, *, table: str, key: Sequence[str], rows: Any, columns: Sequence[str] | None = None,
-                 setup_sql: str | None = None, conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> None:
+                 setup_sql: str | None = None, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.table = table
         self.key = tuple(key)
@@ -34,8 +32,11 @@ class WarehouseUpsertOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context: Any) -> dict[str, int]:
+        # imported here, not by the DAG file: parsing stays free of the PostgreSQL driver
+        from dagutils.warehouse import WAREHOUSE_CONN_ID, WarehouseHook
+
         rows = list(self.rows or [])
-        result = WarehouseHook(postgres_conn_id=self.conn_id).upsert(
+        result = WarehouseHook(postgres_conn_id=self.conn_id or WAREHOUSE_CONN_ID).upsert(
             self.table, rows, self.key, self.columns, self.setup_sql)
         self.log.info("upsert into %s: %d rows, %d inserted, %d updated, %d unchanged", self.table, len(rows),
                       result.inserted, result.updated, result.unchanged)

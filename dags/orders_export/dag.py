@@ -18,7 +18,6 @@ from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from dagutils.notifications import task_fail_slack_alert
 from dagutils.run_day import run_day
-from dagutils.warehouse import WarehouseHook
 
 from orders_export.csv_file import remove_old, write_export
 
@@ -46,6 +45,8 @@ TEAM_TIMEZONE = os.environ.get("TEAM_TIMEZONE") or "America/Chicago"
 def orders_export():
     @task
     def export_orders(**context) -> dict:
+        from dagutils.warehouse import WarehouseHook  # in the task: parsing never loads the database driver
+
         folder = Path(os.environ["DIAGNOSTICS_DIR"]) / "exports"
         day = run_day(context)
         hook = WarehouseHook()

@@ -24,7 +24,6 @@ from dagutils.notifications import send_slack_message, task_fail_slack_alert
 from dagutils.run_day import run_day
 from dagutils.sources import get_json
 from dagutils.upsert_operator import WarehouseUpsertOperator
-from dagutils.warehouse import WarehouseHook
 
 from orders_upsert.cleaning import COLUMNS, clean_orders
 
@@ -60,6 +59,8 @@ CREATE TABLE IF NOT EXISTS orders (
 def orders_upsert():
     @task.branch(retries=0)
     def check_warehouse() -> str:
+        from dagutils.warehouse import WarehouseHook  # in the task: parsing never loads the database driver
+
         reachable, detail = WarehouseHook().is_reachable()
         print(f"warehouse: {detail}")
         return "extract_orders" if reachable else "warehouse_unreachable"
@@ -67,6 +68,8 @@ def orders_upsert():
     @task
     def warehouse_unreachable(**context) -> None:
         """Say so once, loudly enough, and let the branch skip the load."""
+        from dagutils.warehouse import WarehouseHook
+
         ti = context["ti"]
         _, detail = WarehouseHook().is_reachable()
         send_slack_message("Warehouse unreachable: orders not loaded",

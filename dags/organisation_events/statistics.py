@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 from dagutils.notifications import task_fail_slack_alert
-from dagutils.warehouse import WarehouseHook
 
 from organisation_events.assets import EVENTS, WAREHOUSE_POOL
 
@@ -64,6 +63,8 @@ WHERE (s.events, s.signups, s.purchases, s.support_tickets)
 def organisation_statistics():
     @task
     def compute_statistics() -> dict:
+        from dagutils.warehouse import WarehouseHook  # in the task: parsing never loads the database driver
+
         hook = WarehouseHook()
         hook.run(STATISTICS)
         rows = hook.get_records("SELECT count(*), count(DISTINCT organisation), coalesce(sum(events), 0) "
