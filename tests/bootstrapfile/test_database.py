@@ -66,7 +66,7 @@ print(json.dumps({"pools": pools, "variables": variables, "connections": conns})
 def test_the_committed_file_is_applied_once_and_a_hand_change_is_drift(airflow_env):
     first = bootstrap(airflow_env)
     assert first.returncode == 0, first.stderr
-    assert "bootstrap: 5 created, 1 updated, 0 unchanged, 0 drifted, 0 skipped" in first.stdout, first.stdout
+    assert "bootstrap: 6 created, 1 updated, 0 unchanged, 0 drifted, 0 skipped" in first.stdout, first.stdout
     state = json.loads(airflow_python(airflow_env, READ))
     assert state["pools"] == {"default_pool": 32, "warehouse": 2}
     assert state["variables"]["orders_min_rows"] == "1"
@@ -76,7 +76,7 @@ def test_the_committed_file_is_applied_once_and_a_hand_change_is_drift(airflow_e
     assert "development-warehouse-not-secret" not in first.stdout + first.stderr
 
     again = bootstrap(airflow_env)
-    assert "0 created, 0 updated, 6 unchanged, 0 drifted" in again.stdout
+    assert "0 created, 0 updated, 7 unchanged, 0 drifted" in again.stdout
 
     airflow_python(airflow_env, "from airflow.models import Pool\n"
                                 "Pool.create_or_update_pool('warehouse', 7, 'raised by hand', False)")

@@ -16,7 +16,7 @@ def test_the_committed_file_declares_the_default_pool_the_slack_and_warehouse_co
                                                                  "POSTGRES_PORT": "25432"})}
     assert declared["pool:default_pool"].spec["slots"] > 0
     assert declared["pool:warehouse"].spec["slots"] >= 1
-    assert declared["connection:slack"].spec == {"": Reference("connections/slack", None, 28)}
+    assert declared["connection:slack"].spec == {"": Reference("connections/slack", None, 31)}
     warehouse = declared["connection:warehouse"].spec
     assert (warehouse["host"], warehouse["port"]) == ("127.0.0.1", 25432)
     assert warehouse["password"].item == "Warehouse database"
