@@ -28,6 +28,10 @@ def test_each_rule_takes_off_warn_or_block_and_the_rest_keep_their_default(tmp_p
     assert rules.level("owner") == "block" and rules.level("tags") == "off" and rules.level("retries") == "warn"
 
 
+def test_an_unquoted_off_is_off(tmp_path):
+    assert load(tmp_path, "rules:\n  timeout: off\n").level("timeout") == "off"
+
+
 def test_the_repository_policy_is_valid():
     from pathlib import Path
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 FILE_NAME = "deploy-policy.yaml"
 ALWAYS_BLOCKED = ("import_errors", "cycles", "duplicate_dag_ids")
@@ -28,6 +28,12 @@ class Rules(BaseModel):
     owner: Level = "warn"
     retries: Level = "warn"
     timeout: Level = "warn"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value):
+        # YAML 1.1 reads an unquoted `off` as false; nobody means anything else by it here.
+        return "off" if value is False else value
 
 
 class Policy(BaseModel):
