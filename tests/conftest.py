@@ -15,6 +15,7 @@ import pytest
 from devtools.fake_onepassword import FakeConnect
 from devtools.fake_slack import FakeSlack
 from devtools.onepassword_store import Store
+from stacktest.gitrepo import Origin, good_dag
 from stacktest.native import NativeStack
 from stacktest.vaults import EXAMPLE_ITEMS, INFRA_TOKEN, INFRA_VAULT_ID, TOKEN, VAULT_ID
 
@@ -26,6 +27,14 @@ def native_stack() -> NativeStack:
     """One native stack for the integration tests, started from nothing in a temporary folder."""
     with NativeStack.running({"STACK_EXTRA_DAGS_FOLDER": str(INTEGRATION_DAGS)}) as stack:
         yield stack
+
+
+@pytest.fixture
+def origin(tmp_path) -> Origin:
+    """A bare origin whose production branch holds one valid DAG (tests/webhook has its own, with a README)."""
+    repo = Origin(tmp_path / "git")
+    repo.commit({"dags/hello.py": good_dag("hello")}, "Initial DAGs (#1)")
+    return repo
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stacktest.gitrepo import Origin, good_dag
+from stacktest.gitrepo import good_dag
 from tests.faults.held_dag import held_dag
 from tests.faults.processes import all_processes, kill, tree, wait_gone
 from tests.faults.recovery import record
@@ -42,14 +42,6 @@ def deploy(hook: Webhook, commit: str) -> None:
     code, output = finish(hook.trigger(commit))
     assert code == 0, output
     assert published(hook) == commit
-
-
-@pytest.fixture
-def origin(tmp_path) -> Origin:
-    repo = Origin(tmp_path / "git")
-    repo.commit({"dags/hello.py": good_dag("hello")}, "Initial DAGs (#1)")
-    return repo
-
 
 
 @pytest.fixture

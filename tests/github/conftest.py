@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from devtools.background import BackgroundServer, FakeHandler, Request
-from stacktest.gitrepo import Origin, good_dag
+from stacktest.gitrepo import Origin
 from tests.webhook.conftest import KEY, clean_env, validator  # noqa: F401 - fixtures (clean_env is autouse)
 from webhook import create_app, settings
 from webhook.deploy.pipeline import Context
@@ -49,14 +49,6 @@ class _RelayHandler(FakeHandler):
         self._text(200, "ok")
         if not self.fake.drop:
             threading.Thread(target=self.fake.forward, args=(request,), daemon=True).start()
-
-
-@pytest.fixture
-def origin(tmp_path) -> Origin:
-    """A bare origin whose production branch holds one valid DAG."""
-    repo = Origin(tmp_path / "git")
-    repo.commit({"dags/hello.py": good_dag("hello")}, "Initial DAGs (#1)")
-    return repo
 
 
 @pytest.fixture
