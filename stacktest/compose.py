@@ -24,8 +24,8 @@ HOST_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT"
               "PUBLIC_STATS_PORT", "PUBLIC_HTTPS_PORT", "PUBLIC_WORKER_API_PORT", "PUBLIC_WORKER_POSTGRES_PORT",
               "PUBLIC_WORKER_REDIS_PORT")
 ORIGIN_IN_CONTAINER = "/opt/airflow/origin.git"
-TEST_DAGS = Path(__file__).parent / "compose" / "dags"
-PROBE_DAG = Path(__file__).parent / "integration" / "dags" / "task_isolation.py"  # tests/isolation.py
+TEST_DAGS = PROJECT / "tests" / "compose" / "dags"
+PROBE_DAG = PROJECT / "tests" / "integration" / "dags" / "task_isolation.py"  # stacktest/isolation.py
 IMAGE_UID = "50000"  # the Airflow image's user: a mounted origin must be its own, or git calls it dubious
 # Docker's default address pools: remote workers reach HAProxy's worker ports from these in the tests.
 DOCKER_NETWORKS = "172.16.0.0/12 192.168.0.0/16"
