@@ -74,6 +74,19 @@ def test_validation_rejects_and_nothing_changes(client, runner, origin, files, k
     assert runner.ctx.mirror.deployed() == good
 
 
+def test_a_rule_the_policy_sets_to_warn_deploys_with_warnings(client, runner, origin):
+    deploy(client, runner, origin.head())
+    commit = origin.commit({"dags/untagged.py": NO_TAGS_DAG.format(dag_id="untagged", marker="x"),
+                            "deploy-policy.yaml": "version: 1\nrules:\n  tags: warn\n  owner: block\n"},
+                           "a DAG without tags")
+    record = deploy(client, runner, commit)
+    assert record["state"] == "succeeded", record
+    assert record["warnings"] == ["untagged.py: DAG untagged has no tags (policy: tags: warn)"]
+    # the policy takes effect with the commit: no stack restart
+    assert record["restart_required"] is False and record["changed_outside"] == []
+    assert runner.ctx.mirror.deployed() == commit
+
+
 def test_a_bad_policy_names_its_file_line_and_field(client, runner, origin):
     deploy(client, runner, origin.head())
     record = deploy(client, runner, origin.commit({"deploy-policy.yaml": "rules:\n  owner: sometimes\n"}))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bootstrapfile.deployed import apply_deployed
 from webhook.deploy import notify, problems
 from webhook.deploy.airflow_api import AirflowClient, AirflowError
 from webhook.deploy.credentials import Credentials
@@ -143,14 +144,15 @@ def validate(ctx: Context, run: Run, commit: str) -> dict:
         raise Stop("failed", str(exc), retryable=True, detail=exc.detail) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    warnings = problems.warnings(report.get("warnings"))
     if not report["ok"]:
         found = [problems.describe(p) for p in report["problems"][:20]]
         for problem in found:
             log.info("event=dag_problem id=%s kind=%s file=%s line=%s message=%r", run.record["id"],
                      problem["kind"], problem["file"], problem["line"], problem["message"])
-        run.save(problems=found)
+        run.save(problems=found, warnings=warnings)
         raise Stop("rejected", problems.reason(found), detail=problems.detail(found))
-    run.save(dag_ids=sorted(report["dag_ids"]), validate_seconds=report["seconds"])
+    run.save(dag_ids=sorted(report["dag_ids"]), validate_seconds=report["seconds"], warnings=warnings)
     return report
 
 
@@ -284,8 +286,9 @@ def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dags: dic
     if ctx.airflow is None:
         return run.finish("succeeded", "published; Airflow API not configured, so not confirmed")
     problem = confirm(ctx, run, commit, dags, before, published_at)
-    if problem is None:
-        return run.finish("succeeded")
+    if problem is None:  # then the deployed dags/bootstrap.yaml (bootstrapfile/deployed.py); drift is recorded
+        return run.finish("succeeded", **apply_deployed(
+            lambda path: ctx.mirror.git("show", f"{commit}:{path}", check=False), ctx.airflow, run.record["id"]))
     reason, detail = problem
     if not auto_rollback or deployed == commit:
         return run.finish("failed", reason, detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
+from webhook.deploy import policy
 from webhook.deploy.git import GitError
 from webhook.deploy.mirror import Mirror
 from webhook.deploy.state import Database
@@ -13,7 +14,8 @@ from webhook.deploy.state import Database
 LIVE_PREFIXES = ("dags/",)
 # Files that never affect a running stack.
 IGNORED_PREFIXES = ("documentation/", "tests/", ".github/", "benchmarks/")
-IGNORED_FILES = ("README.md",)
+# The deploy policy is read by each deploy's validation, so it takes effect with the commit itself.
+IGNORED_FILES = ("README.md", policy.FILE_NAME)
 
 
 def outside_dags(paths: list[str]) -> list[str]:
