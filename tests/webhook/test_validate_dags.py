@@ -42,12 +42,20 @@ def test_a_missing_folder_is_a_usage_error(tmp_path):
     assert "DAGS_FOLDER must be an existing folder" in result.stderr
 
 
-def test_house_rules_warn_under_the_default_policy(tmp_path):
-    dags = tmp_path / "dags"
+def repository(root: Path, policy: str | None = None, dag: str = NO_TAGS_DAG.format(dag_id="untagged", marker="x"),
+               name: str = "untagged.py") -> Path:
+    """A DAG repository: dags/ with one DAG (by default one without tags), and the policy beside it."""
+    dags = root / "dags"
     dags.mkdir()
-    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
+    (dags / name).write_text(dag)
+    if policy is not None:
+        (root / "deploy-policy.yaml").write_text(policy)
+    return dags
+
+
+def test_house_rules_warn_under_the_default_policy(tmp_path):
     report = tmp_path / "report.json"
-    result = validate(str(dags), "--json", str(report))
+    result = validate(str(repository(tmp_path)), "--json", str(report))
     assert result.returncode == 0, result.stderr
     assert json.loads(report.read_text())["warnings"] == [{"file": "untagged.py", "dag_id": "untagged",
                                                            "rule": "tags"}]
@@ -56,30 +64,20 @@ def test_house_rules_warn_under_the_default_policy(tmp_path):
 
 
 def test_the_policy_beside_the_dags_folder_can_block_a_rule(tmp_path):
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
-    (tmp_path / "deploy-policy.yaml").write_text("version: 1\nrules:\n  tags: block\n")
-    result = validate(str(dags))
+    result = validate(str(repository(tmp_path, "version: 1\nrules:\n  tags: block\n")))
     assert result.returncode == 1
     assert "integrity: untagged.py: DAG untagged has no tags (policy: tags: block)" in result.stderr
 
 
 def test_a_rule_set_off_is_not_reported(tmp_path):
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
-    (tmp_path / "deploy-policy.yaml").write_text("rules: {tags: 'off'}\n")
-    result = validate(str(dags))
+    result = validate(str(repository(tmp_path, "rules: {tags: 'off'}\n")))
     assert result.returncode == 0 and "0 warnings" in result.stderr
 
 
 def test_a_bad_policy_rejects_with_its_line_and_field_and_the_dags_are_still_checked(tmp_path):
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "loop.py").write_text(CYCLE_DAG.format(dag_id="loop"))
-    (tmp_path / "deploy-policy.yaml").write_text("version: 1\nrules:\n  timeout: sometimes\n")
-    result = validate(str(dags), "--json", str(tmp_path / "report.json"))
+    dags = repository(tmp_path, "version: 1\nrules:\n  timeout: sometimes\n", CYCLE_DAG.format(dag_id="loop"),
+                      "loop.py")
+    result = validate(str(dags))
     assert result.returncode == 1
     assert ("policy: deploy-policy.yaml: deploy-policy.yaml, line 3, rules.timeout: must be off, warn or "
             "block, got 'sometimes'") in result.stderr
@@ -87,10 +85,7 @@ def test_a_bad_policy_rejects_with_its_line_and_field_and_the_dags_are_still_che
 
 
 def test_in_a_github_workflow_problems_and_warnings_are_annotations(tmp_path):
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "untagged.py").write_text(NO_TAGS_DAG.format(dag_id="untagged", marker="x"))
-    (tmp_path / "deploy-policy.yaml").write_text("rules: {owner: never}\n")
+    repository(tmp_path, "rules: {owner: never}\n")
     result = subprocess.run([sys.executable, "-m", "webhook.deploy.validate_dags", "dags"], cwd=tmp_path,
                             env={**os.environ, "GITHUB_ACTIONS": "true", "PYTHONPATH": str(PROJECT)},
                             capture_output=True, text=True, timeout=120)
