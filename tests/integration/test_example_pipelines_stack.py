@@ -72,3 +72,31 @@ def test_the_webhooks_post_deploy_step_reports_a_change_made_in_the_ui_as_drift(
         assert native_stack.api("GET", "/pools/warehouse").json()["slots"] == 5
     finally:
         set_slots(2)
+
+
+def test_the_sensor_waits_in_the_triggerer_until_the_partner_publishes(native_stack):
+    """partner_delivery deferred: no worker slot while the partner's API says 404; the triggerer (importing
+    dagtriggers from the stack's code) fires once it answers 200, and the run ends green on its first try."""
+    import time
+
+    scenario = f"http://127.0.0.1:{native_stack.settings['FIXTURE_SERVER_PORT']}/_fixture/scenario"
+    assert requests.put(scenario, json={"partner": "pending"}, timeout=10).status_code == 200
+    try:
+        run_id = native_stack.trigger_dag("partner_delivery")
+        deadline = time.monotonic() + 120
+        while True:
+            sensor = {t["task_id"]: t for t in native_stack.task_instances("partner_delivery", run_id)}.get(
+                "wait_for_delivery", {})
+            if sensor.get("state") == "deferred" and sensor.get("trigger"):
+                break
+            assert time.monotonic() < deadline, f"the sensor never deferred: {sensor}"
+            time.sleep(1)
+        assert sensor["trigger"]["classpath"] == "dagtriggers.http_ready.HttpReadyTrigger"
+        time.sleep(5)  # still waiting: the partner has not published
+        assert native_stack.api("GET", f"/dags/partner_delivery/dagRuns/{run_id}").json()["state"] == "running"
+        requests.put(scenario, json={"partner": "ready"}, timeout=10)
+        assert native_stack.wait_run("partner_delivery", run_id, timeout=180) == "success"
+        tries = {t["task_id"]: t["try_number"] for t in native_stack.task_instances("partner_delivery", run_id)}
+        assert tries == {"wait_for_delivery": 1, "delivery_row": 1, "record_delivery": 1}
+    finally:
+        requests.put(scenario, json={"partner": "ready"}, timeout=10)
