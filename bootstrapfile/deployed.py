@@ -33,4 +33,7 @@ def apply_deployed(read_file, airflow, deploy_id: str = "") -> dict:
         return {"bootstrap": {"problems": [f"{type(error).__name__}: {error}"]}}
     for line in report.lines():
         log.info("event=bootstrap deploy=%s %s", deploy_id, line.removeprefix("bootstrap: "))
-    return {"bootstrap": {k: v for k, v in report.as_dict().items() if v}}
+    outcome = {"bootstrap": {k: v for k, v in report.as_dict().items() if v}}
+    if report.drift:  # for the public status page: which object and line, none of the values
+        outcome["bootstrap_drift"] = [f"dags/bootstrap.yaml {line.split(':')[0]}" for line in report.drift]
+    return outcome

@@ -28,7 +28,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PUBLIC_FIELDS = ("id", "kind", "commit", "source", "state", "result", "stage", "stages", "reason", "retryable",
                  "requested_at", "finished_at", "ts", "delivery_id", "pr", "target", "resumes", "superseded_by",
                  "author", "subject", "previous_commit", "changed_outside", "restart_required", "dag_ids",
-                 "validate_seconds", "import_errors_before", "import_errors_after", "note", "warnings")
+                 "validate_seconds", "import_errors_before", "import_errors_after", "note", "warnings",
+                 "bootstrap_drift")
 
 
 @lru_cache(maxsize=1)

@@ -102,3 +102,16 @@ def test_a_deploys_warnings_are_shown_one_line_each(app, client):
     html = client.get("/").data.decode()
     assert '<div class="warning">warning: dags/a.py: DAG a has no tags (policy: tags: warn)</div>' in html
     assert '<div class="warning">warning: and 3 more warnings</div>' in html
+
+
+def test_bootstrap_drift_is_shown_by_object_and_line_without_its_values(app, client):
+    """bootstrapfile.deployed: the public page names what drifted; the values stay in the full record."""
+    from webhook.deploy.history import History
+    History(app.extensions["state"]).append({
+        "id": "20261129T000001-abcdef", "kind": "deploy", "commit": "b" * 40, "state": "succeeded",
+        "bootstrap": {"drift": ["pool 'warehouse' (line 13): slots is 7 in Airflow, 2 in the file"]},
+        "bootstrap_drift": ["dags/bootstrap.yaml pool 'warehouse' (line 13)"]})
+    html = client.get("/").data.decode()
+    assert ('<div class="warning">drift: dags/bootstrap.yaml pool &#39;warehouse&#39; (line 13) changed in '
+            'Airflow by hand, left as it is</div>') in html
+    assert "slots is 7" not in html and "bootstrap" not in client.get("/?format=json").json["deploys"][0]
