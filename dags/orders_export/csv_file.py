@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +24,9 @@ def write_export(folder: Path, name: str, header: Sequence[str], rows: Iterable[
     """Write folder/name in one rename (a download never sees half a file); return the number of rows."""
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".csv.tmp")
+    tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+    # 0644 less the worker's umask (007 natively: the diagnostics server reads through the group, others not)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -32,10 +34,9 @@ def write_export(folder: Path, name: str, header: Sequence[str], rows: Iterable[
             for row in rows:
                 writer.writerow([spreadsheet_safe(value) for value in row])
                 count += 1
-        os.chmod(tmp, 0o644)
         os.replace(tmp, folder / name)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return count
 
