@@ -292,9 +292,19 @@ def _stop_seconds(sup: Supervisord) -> int:
 
 
 def _wait_gone(sup: Supervisord, pid: int, timeout: float) -> bool:
+    """Until the process has exited, not only removed its pidfile (supervisord does that first, then exits)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _pid(sup) != pid:
+        if _pid(sup) != pid and not _process_alive(pid):
             return True
         time.sleep(0.1)
     return False
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether pid is a live process (of any user); a zombie has exited."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
