@@ -2,10 +2,17 @@
 
 import os
 
-bind = f"{os.environ.get('BIND_HOST') or '127.0.0.1'}:{os.environ.get('WEBHOOK_PORT') or '8000'}"
+from webhook.settings import SettingsError, from_env
+
+try:
+    _settings = from_env()
+except SettingsError as error:  # a sentence naming the variable, not gunicorn's traceback of this file
+    raise SystemExit(f"webhook: {error}") from None
+
+bind = f"{_settings.bind_host}:{_settings.port}"
 # Several workers so a slow status page never delays a trigger; deploy work runs in one background
 # runner (the holder of a lease in the state database), not in the request workers.
-workers = int(os.environ.get("WEBHOOK_WORKERS") or 3)
+workers = _settings.workers
 worker_class = "gthread"
 threads = 4
 timeout = 30
@@ -14,7 +21,7 @@ graceful_timeout = 20
 preload_app = False
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("WEBHOOK_LOG_LEVEL", "info")
+loglevel = _settings.log_level
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
 proc_name = "webhook"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

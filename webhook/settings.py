@@ -30,6 +30,11 @@ class Settings(EnvSettings):
     branch: str = Field("production", validation_alias="DEPLOY_BRANCH")
     bundle_name: str = Field("gitops", validation_alias="DEPLOY_BUNDLE_NAME")
     dags_subdir: str = "dags"
+    bind_host: str = Field("127.0.0.1", validation_alias="BIND_HOST")
+    port: Port = Field(8000, validation_alias="WEBHOOK_PORT")
+    workers: int = Field(3, ge=1, le=64, validation_alias="WEBHOOK_WORKERS")  # gunicorn's, gthread 4 threads each
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info",
+                                                                              validation_alias="WEBHOOK_LOG_LEVEL")
     webhook_key: str = Field("", validation_alias="WEBHOOK_KEY", repr=False)
     webhook_previous_key: str = Field("", validation_alias="WEBHOOK_PREVIOUS_KEY", repr=False)
     key_cache_seconds: float = Field(60.0, ge=0, le=3600, validation_alias="WEBHOOK_KEY_CACHE_SECONDS")

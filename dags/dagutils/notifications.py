@@ -7,13 +7,13 @@ or the secrets backend's 1Password item for that connection id.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dagutils import team
 from slackmessage import Line, Link, format_message, send_slack_message
 
 __all__ = ["Link", "context_lines", "format_message", "send_slack_message", "task_fail_slack_alert",
@@ -21,11 +21,9 @@ __all__ = ["Link", "context_lines", "format_message", "send_slack_message", "tas
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEZONE = "America/Chicago"
-
 
 def _team_zone() -> ZoneInfo:
-    name = os.environ.get("TEAM_TIMEZONE") or DEFAULT_TIMEZONE
+    name = team.timezone_name()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

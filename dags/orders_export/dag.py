@@ -16,13 +16,14 @@ from pathlib import Path
 
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
+from dagutils import team
 from dagutils.notifications import task_fail_slack_alert
 from dagutils.run_day import run_day
 
 from orders_export.csv_file import remove_old, write_export
 
 HEADER = ("order_id", "customer", "amount", "status", "ordered_at", "updated_at")
-TEAM_TIMEZONE = os.environ.get("TEAM_TIMEZONE") or "America/Chicago"
+TEAM_TIMEZONE = team.timezone_name()
 
 
 @dag(

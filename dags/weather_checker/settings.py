@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dagutils.team import DEFAULT_TIMEZONE
 from pydantic import Field, field_validator
 
 from stacksettings import EnvSettings, Port, SettingsError
@@ -75,7 +76,7 @@ class Variables(EnvSettings):
                                     validation_alias="CAMERA_URL_PATTERN")
     camera_label: str = Field("38th & Duval", validation_alias="CAMERA_LABEL")
     placeholder_digests: str = Field("", validation_alias="CAMERA_PLACEHOLDER_SHA256")
-    timezone: str = Field("America/Chicago", validation_alias="TEAM_TIMEZONE")
+    timezone: str = Field(DEFAULT_TIMEZONE, validation_alias="TEAM_TIMEZONE")
     state_dir: Path = Field(Path(".state"), validation_alias="STACK_STATE_DIR")
     diagnostics_dir: Path | None = Field(None, validation_alias="DIAGNOSTICS_DIR")
     history_size: int = Field(20, ge=1, le=500, validation_alias="WEATHER_HISTORY_SIZE")

@@ -30,3 +30,13 @@ def test_the_master_and_its_workers_are_not_dumpable():
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=PROJECT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "0", "0"]
+
+
+def test_a_bad_setting_stops_gunicorn_with_a_sentence_naming_it(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT), "WEBHOOK_WORKERS": "many"}
+    result = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--config", "webhook/gunicorn.conf.py",
+                             "webhook:create_app()"], cwd=PROJECT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    assert "webhook: WEBHOOK_WORKERS" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

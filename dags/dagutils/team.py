@@ -1,0 +1,12 @@
+"""The team's time zone (TEAM_TIMEZONE), for schedules at a local hour and for times shown to people."""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_TIMEZONE = "America/Chicago"
+
+
+def timezone_name() -> str:
+    """TEAM_TIMEZONE, or the default when it is unset or empty."""
+    return os.environ.get("TEAM_TIMEZONE") or DEFAULT_TIMEZONE
