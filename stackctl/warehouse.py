@@ -11,23 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from stackctl.celery_results import ensure_owned_database
+
 ROLE = DATABASE = "warehouse"
-# the password goes into connection URLs unquoted
-SAFE_PASSWORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
-
-
-def _literal(password: str) -> str:
-    if not password or not set(password) <= SAFE_PASSWORD:
-        raise ValueError("WAREHOUSE_PASSWORD must be non-empty and use URL-safe characters only "
-                         "(letters, digits, - _ . ~)")
-    return f"'{password}'"
 
 
 def ensure(query: Callable[[str], str], password: str) -> None:
-    """Create or update the role and its database; safe to repeat. `query` as in celery_results.ensure."""
-    verb = "ALTER" if query(f"SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}'") else "CREATE"
-    query(f"{verb} ROLE {ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {_literal(password)}")
-    if not query(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"):
-        query(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
+    """Create or update the role and its database, open to that role only; safe to repeat."""
+    ensure_owned_database(query, ROLE, password, "WAREHOUSE_PASSWORD")
     query(f"REVOKE CONNECT ON DATABASE {DATABASE} FROM PUBLIC")
     query(f"GRANT CONNECT ON DATABASE {DATABASE} TO {ROLE}")
