@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ import pytest
 from devtools.fake_slack import FakeSlack
 from devtools.fixture_server import FixtureServer
 from devtools.throwaway_postgres import ThrowawayPostgres
+from stacktest.airflow_home import slack_connection, sqlite_airflow_env
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
@@ -31,30 +31,12 @@ pytestmark = pytest.mark.timeout(600)
 def world(tmp_path_factory):
     """Airflow home (SQLite, migrated once), a DAG folder with only the examples, and the outside world."""
     root = tmp_path_factory.mktemp("pipelines")
-    home, dags = root / "home", root / "dags"
-    home.mkdir()
-    dags.mkdir()
-    for name in PACKAGES:
-        (dags / name).symlink_to(DAGS / name)
     with ThrowawayPostgres() as pg, FixtureServer() as fixtures, FakeSlack() as slack:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "PUBLIC_", "OP_"))
-               and k.lower() not in ("http_proxy", "https_proxy")}
-        env.update({
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW_CONN_SLACK": json.dumps({"conn_type": "slackwebhook",
-                                              "password": f"{slack.url}/services/T0/B0/TEST"}),
-            "AIRFLOW_CONN_WAREHOUSE": pg.connection_json,
-            "PIPELINE_SOURCE_URL": fixtures.url,
-            "PYTHONPATH": f"{PROJECT}{os.pathsep}{dags}",
-            "ENVIRONMENT": "development",
-            "DIAGNOSTICS_DIR": str(root / "diagnostics"),
-        })
-        migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True,
-                                 text=True, timeout=180)
-        assert migrate.returncode == 0, migrate.stderr[-3000:]
+        env = sqlite_airflow_env(
+            root, PACKAGES,
+            AIRFLOW_CONN_SLACK=slack_connection(slack.url),
+            AIRFLOW_CONN_WAREHOUSE=pg.connection_json, PIPELINE_SOURCE_URL=fixtures.url, ENVIRONMENT="development",
+            DIAGNOSTICS_DIR=str(root / "diagnostics"))
         yield {"env": env, "pg": pg, "fixtures": fixtures, "slack": slack, "root": root}
 
 

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from stacktest.airflow_home import sqlite_airflow_env
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAGS = PROJECT / "dags"
@@ -33,18 +34,8 @@ print("RESULT " + json.dumps(result))
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("generated")
-    home, dags = root / "home", root / "dags"
-    home.mkdir()
-    dags.mkdir()
-    for name in ("dagutils", "configs", "hello_world.py"):
-        (dags / name).symlink_to(DAGS / name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "OP_"))}
-    env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-                "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW_VAR_DAG_NUMBER": "3", "PYTHONPATH": f"{PROJECT}{os.pathsep}{dags}"})
-    migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True,
-                             text=True, timeout=180)
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    env = sqlite_airflow_env(root, ("dagutils", "configs", "hello_world.py"), AIRFLOW_VAR_DAG_NUMBER="3")
+    dags = root / "dags"
     result = subprocess.run([sys.executable, "-c", RUN, str(dags), *DAG_IDS], env=env, capture_output=True,
                             text=True, timeout=500)
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from airflow.dag_processing.dagbag import DagBag
 from PIL import Image
 
 from devtools.fixture_server import FixtureServer
+from stacktest.airflow_home import slack_connection, sqlite_airflow_env
 from tests.weather_checker.fakes import FakeStack, celery_worker, redis_server
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -91,27 +91,10 @@ def run_dag(env: dict[str, str]) -> dict:
 def dag_env(tmp_path, connect_env, fake_slack):  # noqa: F811 - pytest fixtures imported above
     """Environment for dag.test(): a migrated SQLite home, a folder with only this DAG's package, fakes for the
     rest."""
-    home, dags = tmp_path / "home", tmp_path / "dags"
-    home.mkdir()
-    dags.mkdir()
-    (dags / PACKAGE.name).symlink_to(PACKAGE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STACK_", "PUBLIC_"))
-           and k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SLACK": json.dumps({"conn_type": "slackwebhook",
-                                          "password": f"{fake_slack.url}/services/T0/B0/TEST"}),
-        "PYTHONPATH": f"{PROJECT}{os.pathsep}{DAGS}",
-        "ENVIRONMENT": "development",
-        "DIAGNOSTICS_DIR": str(tmp_path / "diagnostics"),
-    })
-    migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True,
-                             text=True, timeout=180)
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-    return env
+    return sqlite_airflow_env(
+        tmp_path, (PACKAGE.name,), import_from=DAGS,
+        AIRFLOW_CONN_SLACK=slack_connection(fake_slack.url),
+        ENVIRONMENT="development", DIAGNOSTICS_DIR=str(tmp_path / "diagnostics"))
 
 
 @pytest.mark.timeout(420)
