@@ -182,9 +182,11 @@ def _check_reachable(name: str, what: str, path: Path, role: str = "stack user",
     except OSError as error:
         detail = error.strerror or str(error)
     where = f", {what}" if blocked == path else f" on the way to {what}, {path}"
+    # the folder itself must be listed and read; a folder above it only passed through
+    fix = f"chmod o+rx {blocked}" if blocked == path else f"chmod o+x {blocked}"
     raise RuntimeError(f"the {role} {name} cannot enter {blocked} ({detail}){where}. The checkout, the "
                        f"virtualenv and its Python, and the state folder must all be readable by that user: open "
-                       f"the folders above them (chmod o+x), move them, or set {variable}. A virtualenv made from "
+                       f"the way ({fix}), move them, or set {variable}. A virtualenv made from "
                        f"a Python under /root (pyenv's, say): remove it, and ./stack makes a new one from a Python "
                        f"every user can run")
 
