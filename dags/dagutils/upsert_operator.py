@@ -4,7 +4,8 @@
                                    columns=ORDER_COLUMNS, rows=clean_orders(), setup_sql=ORDERS_TABLE)
 
 Idempotent: a re-run inserts nothing twice and rewrites no unchanged row. Returns (and pushes to XCom)
-{"inserted": n, "updated": n, "unchanged": n}.
+{"inserted": n, "updated": n, "unchanged": n}, and counts them in the business metric `rows_loaded`
+(dagutils.metrics; tags table and outcome).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class WarehouseUpsertOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, int]:
         # imported here, not by the DAG file: parsing stays free of the PostgreSQL driver
+        from dagutils import metrics
         from dagutils.warehouse import WAREHOUSE_CONN_ID, WarehouseHook
 
         rows = list(self.rows or [])
@@ -40,4 +42,6 @@ class WarehouseUpsertOperator(BaseOperator):
             self.table, rows, self.key, self.columns, self.setup_sql)
         self.log.info("upsert into %s: %d rows, %d inserted, %d updated, %d unchanged", self.table, len(rows),
                       result.inserted, result.updated, result.unchanged)
+        for outcome, rows_written in result.as_dict().items():
+            metrics.count("rows_loaded", rows_written, table=self.table, outcome=outcome)
         return result.as_dict()

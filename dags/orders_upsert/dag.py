@@ -8,6 +8,7 @@
    (each with its reason in the log) and keeps the latest copy of duplicated orders (`orders_upsert/cleaning.py`).
 4. `sanity_check` refuses to load when too little survived: fewer than the variable `orders_min_rows` clean
    orders, or more than `orders_max_dropped_ratio` of the input dropped (both from dags/bootstrap.yaml).
+   The counts of rows received, dropped and merged go to Prometheus (dagutils.metrics).
 5. `load_orders` upserts into `orders` (WarehouseUpsertOperator): a re-run updates changed orders and never
    duplicates one.
 
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Variable, dag, task
 from airflow.sdk.exceptions import AirflowFailException
+from dagutils import metrics
 from dagutils.notifications import send_slack_message, task_fail_slack_alert
 from dagutils.run_day import run_day
 from dagutils.sources import get_json
@@ -87,6 +89,9 @@ def orders_upsert():
             print(f"dropped input row {position}: {why}")
         print(f"{len(raw)} rows in, {len(cleaned.orders)} orders out, {len(cleaned.dropped)} dropped, "
               f"{cleaned.duplicates} duplicates merged")
+        metrics.count("rows_received", len(raw))
+        metrics.count("dirty_rows_dropped", len(cleaned.dropped))
+        metrics.count("duplicate_rows_merged", cleaned.duplicates)
         return {"orders": cleaned.orders, "received": len(raw), "dropped": len(cleaned.dropped)}
 
     @task

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
+from dagutils import metrics
 from dagutils.notifications import task_fail_slack_alert
 from dagutils.run_day import run_day
 from dagutils.sources import get_json
@@ -54,6 +55,7 @@ def event_loading():
     @task
     def fetch_events(**context) -> list[dict]:
         events = get_json("/events", date=run_day(context).isoformat())
+        metrics.count("rows_received", len(events))
         missing = [n for n, e in enumerate(events) if not all(e.get(c) for c in COLUMNS)]
         if missing:
             raise ValueError(f"events {missing[:5]} lack one of {', '.join(COLUMNS)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -90,6 +91,30 @@ def test_a_failed_sanity_check_loads_nothing_and_alerts_with_the_dag_and_task_id
     assert query(world, "SELECT count(*) FROM orders WHERE order_id LIKE 'O-20260302-%'") == [(0,)]
     texts = [m.get("text", "") for m in world["slack"].snapshot()]
     assert any("orders_upsert" in t and "sanity_check" in t and "orders_min_rows" in t for t in texts), texts
+
+
+def test_the_cleaning_and_the_load_report_their_counts_to_statsd(world):
+    """Business metrics (dagutils.metrics) from a real run arrive at the exporter's UDP port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as exporter:
+        exporter.bind(("127.0.0.1", 0))
+        exporter.settimeout(0.5)
+        result = run(world, "orders_upsert", "2026-03-03", AIRFLOW__METRICS__STATSD_ON="True",
+                     AIRFLOW__METRICS__STATSD_HOST="127.0.0.1",
+                     AIRFLOW__METRICS__STATSD_PORT=str(exporter.getsockname()[1]))
+        lines = []
+        while True:
+            try:
+                lines += exporter.recv(65535).decode().splitlines()
+            except TimeoutError:
+                break
+    assert result["state"] == "success", result
+    business = [line for line in lines if line.startswith("airflow_business.")]
+    clean = "|c|#dag_id:orders_upsert,task_id:clean"
+    # the fixture day: 10 rows, 4 that cannot be loaded, 1 duplicate, 5 new orders
+    assert {f"airflow_business.rows_received:10{clean}", f"airflow_business.dirty_rows_dropped:4{clean}",
+            f"airflow_business.duplicate_rows_merged:1{clean}",
+            "airflow_business.rows_loaded:5|c|#dag_id:orders_upsert,outcome:inserted,table:orders,"
+            "task_id:load_orders"} <= set(business), business
 
 
 def test_events_are_loaded_then_counted_per_organisation(world):
