@@ -1,4 +1,4 @@
-"""`./stack up | down | status | logs | airflow ...`: the native stack's commands."""
+"""`./stack up | down | status | logs | backup | restore | airflow ...`: the native stack's commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from stackctl import (
+    backup,
     bootstrap,
     health,
     native,
@@ -19,6 +20,7 @@ from stackctl import (
     postgres,
     privileges,
     redis,
+    restore,
     secrets_file,
     services,
     supervisor,
@@ -344,6 +346,27 @@ def restart(environ: dict[str, str], name: str) -> int:
     return 0 if "ERROR" not in result.stdout else 1
 
 
+def backup_command(environ: dict[str, str], to: Path | None, keep: int) -> int:
+    """The metadata database and the deploy state into one file (stackctl/backup.py), from a running stack."""
+    backup.native_backup(settings_mod.load(environ), to, keep, echo)
+    return 0
+
+
+def restore_command(environ: dict[str, str], file: Path) -> int:
+    """A backup into a stopped or fresh stack (stackctl/restore.py). As root, a fresh state folder is given to
+    the stack user first, as `up` does: PostgreSQL refuses to run as root."""
+    file = file.absolute()
+    if privileges.is_root() and privileges.owner_of(_state_dir(environ)) is None:
+        environ = settings_mod.with_env_file(environ)
+        user = privileges.ensure_user(environ.get("STACK_USER") or privileges.DEFAULT_USER, echo)
+        system.ensure_packages(echo=echo)
+        privileges.hand_over(_state_dir(environ), user, echo)
+        return privileges.run_as("restore", user, _needs(environ),
+                                 lambda: restore_command(environ, file))
+    restore.restore(settings_mod.load(as_state_owner(environ)), file, echo)
+    return 0
+
+
 def airflow(environ: dict[str, str], args: list[str]) -> int:
     """Run the Airflow CLI with the stack's configuration (the native `docker compose run airflow-cli`)."""
     settings = settings_mod.load(environ)
@@ -366,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     log_parser.add_argument("-n", "--lines", type=int, default=50)
     restart_parser = sub.add_parser("restart", help="restart one service")
     restart_parser.add_argument("service")
+    backup_parser = sub.add_parser("backup", help="the metadata database and the deploy state into one file, "
+                                   "from the running stack (documentation/upgrading.md)")
+    backup_parser.add_argument("--to", type=Path, help="folder (default: backups/ in the state folder)")
+    backup_parser.add_argument("--keep", type=int, default=backup.DEFAULT_KEEP, help="backups kept in it")
+    restore_parser = sub.add_parser("restore", help="a backup into a stopped or fresh stack")
+    restore_parser.add_argument("file", type=Path)
     airflow_parser = sub.add_parser("airflow", help="the Airflow CLI with this stack's settings, "
                                     "e.g. dags test weather-checker")
     airflow_parser.add_argument("args", nargs=argparse.REMAINDER)
@@ -377,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace, environ: dict[str, str]) -> int:
     if args.command == "up":
         return up(environ)
+    if args.command == "restore":
+        return restore_command(environ, args.file)
     environ = as_state_owner(environ)
     if args.command == "down":
         return down(environ)
@@ -386,6 +417,8 @@ def run(args: argparse.Namespace, environ: dict[str, str]) -> int:
         return logs(environ, args.service, args.follow, args.lines)
     if args.command == "restart":
         return restart(environ, args.service)
+    if args.command == "backup":
+        return backup_command(environ, args.to, args.keep)
     return airflow(environ, args.args)
 
 
