@@ -1,0 +1,14 @@
+"""Liveness probe for HAProxy and compose: answers as long as a worker can serve a request; asks no source."""
+
+from flask import Blueprint, Flask, jsonify
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,41 @@
+"""Dashboard settings from the environment, validated once at start-up (stacksettings)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from stacksettings import EnvSettings, Port
+
+
+class Settings(EnvSettings):
+    """BIND_HOST, DASHBOARD_PORT, the two sources' URLs (the compose service sets them), the team's time zone."""
+
+    host: str = Field("127.0.0.1", validation_alias="BIND_HOST")
+    port: Port = Field(8090, validation_alias="DASHBOARD_PORT")
+    # Prometheus under its route prefix (http://prometheus:9090/prometheus), the webhook's status page
+    prometheus_url: str = Field(validation_alias="PROMETHEUS_URL")
+    webhook_url: str = Field(validation_alias="WEBHOOK_URL")
+    timezone: str = Field(validation_alias="TEAM_TIMEZONE")  # days and hours on the charts are the team's
+    timeout: float = Field(5.0, gt=0, le=60, validation_alias="DASHBOARD_SOURCE_TIMEOUT")
+
+    @field_validator("prometheus_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL, got {url!r}")
+        return url
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"must be a time zone name such as America/Chicago, got {name!r}") from None
+        return name
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

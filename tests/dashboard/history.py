@@ -1,0 +1,115 @@
+"""A week of made-up but plausible metrics as OpenMetrics text, ending at `now`, for `promtool tsdb
+create-blocks-from openmetrics`: what statsd-exporter, node-exporter and the exporters would have shown Prometheus.
+
+The expected figures the tests check (runs per day, last successes) are computed here from the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard import panels
+
+STEP = 60  # one sample a minute, like a scrape
+DAYS = 7
+CANARY_QUIET = 4 * 60  # the canary's runs stop this long before `now` (its last success is older still)
+
+
+@dataclass(frozen=True)
+class Dag:
+    dag_id: str
+    every: int  # seconds between runs
+    fails_every: int  # every n-th run fails (0: never)
+    only_failures: bool = False
+
+
+DAGS = (
+    Dag("canary", 300, 10),
+    Dag("orders_upsert", 3600, 0),
+    Dag("event_loading", 7200, 4),
+    Dag("broken_pipeline", 21600, 0, only_failures=True),
+)
+TASKS = {("orders_upsert", "load"): 42.0, ("orders_upsert", "extract"): 7.5, ("event_loading", "transform"): 95.0,
+         ("canary", "check_source"): 1.5}
+
+
+def runs(dag: Dag, start: float, end: float) -> list[tuple[float, str]]:
+    """(finish time, state) of each run finished in [start, end)."""
+    out, n = [], 0
+    t = (start // dag.every + 1) * dag.every
+    while t < end:
+        n = int(t // dag.every)
+        failed = dag.only_failures or (dag.fails_every and n % dag.fails_every == 0)
+        out.append((t, "failed" if failed else "success"))
+        t += dag.every
+    return out
+
+
+def finished(now: float) -> dict[str, list[tuple[float, str]]]:
+    """Every DAG's runs over the fixture's week; the canary's stop CANARY_QUIET before `now`, on a success."""
+    start = now - DAYS * 86400
+    out = {dag.dag_id: runs(dag, start, now) for dag in DAGS}
+    out["canary"] = [(t, s) for t, s in out["canary"] if t <= now - CANARY_QUIET]
+    while out["canary"][-1][1] != "success":
+        out["canary"].pop()
+    return out
+
+
+def last_success(now: float, dag_id: str) -> float:
+    return max(t for t, state in finished(now)[dag_id] if state == "success")
+
+
+def _counter_lines(name: str, labels: str, events: list[float], start: float, now: float,
+                   weights: list[float] | None = None) -> list[str]:
+    """A counter sampled each STEP from start to now, rising by each event's weight (1) at its time."""
+    lines, total, i = [], 0.0, 0
+    t = start
+    while t <= now:
+        while i < len(events) and events[i] <= t:
+            total += weights[i] if weights else 1
+            i += 1
+        lines.append(f"{name}{{{labels}}} {total:g} {t:.0f}")
+        t += STEP
+    return lines
+
+
+def _gauge_lines(name: str, labels: str, start: float, now: float, value) -> list[str]:
+    lines, t = [], start
+    while t <= now:
+        lines.append(f"{name}{{{labels}}} {value(t):g} {t:.0f}")
+        t += STEP
+    return lines
+
+
+def openmetrics(now: float) -> str:
+    """The whole fixture, ending at `now` (rounded down to a whole minute by the caller)."""
+    start = now - DAYS * 86400 - 3600  # the counters exist an hour before the first day starts
+    lines: list[str] = []
+    done_by_dag = finished(now)
+    for dag_id, done in done_by_dag.items():
+        for state in ("success", "failed"):
+            events = [t for t, s in done if s == state]
+            if events:
+                lines += _counter_lines(panels.RUNS, f'dag_id="{dag_id}",state="{state}"', events, start, now)
+    day = now - 86400
+    for (dag_id, task_id), seconds in TASKS.items():
+        events = [t for t, s in done_by_dag[dag_id] if t >= day - 3600]
+        labels = f'dag_id="{dag_id}",task_id="{task_id}"'
+        lines += _counter_lines(f"{panels.TASK_SECONDS}_count", labels, events, day - 3600, now)
+        lines += _counter_lines(f"{panels.TASK_SECONDS}_sum", labels, events, day - 3600, now,
+                                [seconds] * len(events))
+    recent = now - panels.HOURS * 3600 - 600
+    lines += _gauge_lines(panels.QUEUED, "", recent, now, lambda t: int(t / 600) % 5)
+    lines += _gauge_lines(panels.RUNNING, "", recent, now, lambda t: 1 + int(t / 900) % 3)
+    lines += _gauge_lines(panels.OPEN_SLOTS, "", recent, now, lambda t: 4 - (1 + int(t / 900) % 3))
+    lines += _gauge_lines("node_memory_MemTotal_bytes", 'job="node-exporter"', recent, now, lambda t: 24 * 2**30)
+    lines += _gauge_lines("node_memory_MemAvailable_bytes", 'job="node-exporter"', recent, now,
+                          lambda t: 20 * 2**30 - (t % 3600) * 2**17)
+    for job, mib in (("prometheus", 90), ("statsd-exporter", 20), ("webhook", 110)):
+        lines += _gauge_lines("process_resident_memory_bytes", f'job="{job}"', recent, now, lambda t, m=mib: m * 2**20)
+    rows = [t for t, s in done_by_dag["orders_upsert"] if t >= day]
+    lines += _counter_lines(f"{panels.BUSINESS}rows_loaded", 'dag_id="orders_upsert"', rows, day, now,
+                            [250.0] * len(rows))
+    lines += _gauge_lines(f"{panels.BUSINESS}dirty_rows_dropped", 'dag_id="orders_upsert"', day, now,
+                          lambda t: int(t / 3600) % 7)
+    return "\n".join(lines) + "\n# EOF\n"
