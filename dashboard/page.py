@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Blueprint, Flask, Response, current_app, render_template
 
 from dashboard import sources
+from dashboard.airflow import Airflow
 from dashboard.panels import Dashboard
 from dashboard.settings import Settings
 
@@ -26,7 +27,8 @@ SECURITY_HEADERS = {
 def index() -> Response:
     config: Settings = current_app.config["DASHBOARD"]
     prometheus = sources.Prometheus(config.prometheus_url, config.timeout)
-    board = Dashboard(prometheus, lambda: sources.deploys(config.webhook_url, config.timeout), config.tz,
+    airflow = Airflow(config.airflow_url, config.airflow_username, config.airflow_password, config.timeout)
+    board = Dashboard(airflow, prometheus, lambda: sources.deploys(config.webhook_url, config.timeout), config.tz,
                       current_app.config["DASHBOARD_CLOCK"]())
     panels = board.panels()
     body = render_template("page.html", panels=panels, alerts=board.alerts(),

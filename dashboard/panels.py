@@ -2,12 +2,14 @@
 data yet, or an error line naming the source it could not read.
 
 Where each panel reads, and why:
-- Prometheus (Airflow's StatsD metrics through statsd-exporter, the exporters, Alertmanager's ALERTS): DAG runs
-  per day, last successes, slowest tasks, the canary, queue and slots, memory, business metrics. It keeps the
-  history the charts need and asks for no Airflow login (the dashboard holds none: reading Airflow's REST API
-  would need an account of its own, and its database the admin's).
+- Airflow's REST API (a read-only Viewer login): DAG runs per day by state, time since each DAG's last success,
+  the slowest tasks, the canary. The run history is Airflow's own record: exact counts in every state (queued
+  and running too), kept beyond Prometheus' retention. Airflow's StatsD timers reach Prometheus only as
+  per-interval aggregates (collectd), which cannot be summed into exact run counts.
+- Prometheus: queue depth and worker slots (Airflow's executor gauges), stack memory (node-exporter and each
+  scraped program), business metrics (StatsD prefix airflow_business), firing alerts. These exist nowhere else.
 - The deploy webhook's status (public JSON): deploys and their results. Prometheus only counts deploys by
-  result; the list (commit, author, when, why) exists only in the webhook's history.
+  result; the list (commit, author, when) exists only in the webhook's history.
 """
 
 from __future__ import annotations
@@ -21,15 +23,15 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from dashboard import charts
+from dashboard.airflow import Airflow
 from dashboard.sources import Prometheus, SourceError
 
-# Metric names (statsd-exporter's mapping of Airflow's StatsD names: monitoring/statsd/; documentation/monitoring.md)
-RUNS = "airflow_dagrun_duration_seconds_count"  # dagrun.duration.<state>.<dag_id>: labels dag_id, state
-TASK_SECONDS = "airflow_task_duration_seconds"  # dag.<dag_id>.<task_id>.duration: labels dag_id, task_id
+# Prometheus' names for Airflow's StatsD metrics (docker-compose.yaml, configs prometheus-yml) and the exporters'
 QUEUED, RUNNING, OPEN_SLOTS = ("airflow_executor_queued_tasks", "airflow_executor_running_tasks",
                                "airflow_executor_open_slots")
 BROKER_QUEUE = "redis_key_size"  # Celery's queues in Redis (redis-exporter --check-single-keys): labels key
 BUSINESS = "airflow_business_"  # dagutils.metrics: the StatsD prefix airflow_business
+RUN_STATES = ("success", "failed", "running", "queued")
 CANARY = "canary"
 CANARY_LATE_SECONDS = 15 * 60  # the canary runs every 5 minutes: three missed runs is late (as the alert)
 DAYS = 7
@@ -51,7 +53,7 @@ class Panel:
 TITLES = {  # panel id -> title; the page shows them in this order
     "runs-per-day": "DAG runs per day by state",
     "last-success": "Time since each DAG's last success",
-    "slowest-tasks": "Slowest tasks (mean duration, last 24 h)",
+    "slowest-tasks": "Slowest tasks (longest run, last 24 h)",
     "canary": "Canary",
     "deploys": "Deploys and their results",
     "queue": f"Queue depth and worker slots (last {HOURS} h)",
@@ -60,8 +62,12 @@ TITLES = {  # panel id -> title; the page shows them in this order
 }
 
 
+SOURCES = {"runs-per-day": "Airflow", "last-success": "Airflow", "slowest-tasks": "Airflow", "canary": "Airflow",
+           "deploys": "deploy webhook"}  # the others: Prometheus
+
+
 def new_panel(panel_id: str, **fields) -> Panel:
-    return Panel(panel_id, TITLES[panel_id], "deploy webhook" if panel_id == "deploys" else "Prometheus", **fields)
+    return Panel(panel_id, TITLES[panel_id], SOURCES.get(panel_id, "Prometheus"), **fields)
 
 
 def ago(seconds: float) -> str:
@@ -85,8 +91,9 @@ def megabytes(value: float) -> str:
 class Dashboard:
     """Builds every panel for one page view, at one moment `now`."""
 
-    def __init__(self, prometheus: Prometheus, read_deploys: Callable[[], dict], tz: ZoneInfo,
+    def __init__(self, airflow: Airflow, prometheus: Prometheus, read_deploys: Callable[[], dict], tz: ZoneInfo,
                  now: float | None = None):
+        self.airflow = airflow
         self.prom = prometheus
         self.read_deploys = read_deploys
         self.tz = tz
@@ -112,85 +119,78 @@ class Dashboard:
 
     # ---- panels ------------------------------------------------------------------------------------------
     def runs_per_day(self) -> Panel:
-        """DAG runs per day by state: finished runs per calendar day (team time zone), from Airflow's StatsD."""
+        """DAG runs per day by state: runs of every DAG by the day they were for (run_after, team time zone)."""
         panel = new_panel("runs-per-day")
         today = datetime.fromtimestamp(self.now, self.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
-        counts: dict[str, list[float]] = {}
-        for i, day in enumerate(days):
-            end = min((day + timedelta(days=1)).timestamp(), self.now)
-            window = int(end - day.timestamp())
-            if window < 60:
-                continue
-            for labels, value in self.prom.instant(f"sum by (state) (increase({RUNS}[{window}s]))", at=end):
-                counts.setdefault(labels.get("state", "?"), [0.0] * DAYS)[i] = float(round(value))
+        counts = {state: [float(self.airflow.count_runs(state, day, day + timedelta(days=1, microseconds=-1)))
+                          for day in days] for state in RUN_STATES}
         if not any(any(values) for values in counts.values()):
-            panel.empty = f"No DAG run has finished in the last {DAYS} days (or none since Prometheus started)."
+            panel.empty = f"No DAG run in the last {DAYS} days."
             return panel
-        panel.chart = charts.stacked_bars([f"{d:%a %d}" for d in days], by_state(counts), panel.title)
+        panel.chart = charts.stacked_bars([f"{d:%a %d}" for d in days],
+                                          {s: v for s, v in counts.items() if any(v)}, panel.title)
         return panel
 
     def _successes(self) -> dict[str, float | None]:
-        """dag_id -> unix time of its last successful run in the last DAYS days (None: none in that time)."""
+        """dag_id -> unix time its newest successful run ended (None: it never succeeded)."""
         if self._last_success is None:
-            ok = f'{RUNS}{{state="success"}}'
-            seen = self.prom.instant(f"group by (dag_id) ({RUNS})", at=self.now)
-            # the minute in which the success counter last rose (or appeared): windows one step long, so
-            # only the step right after the rise sees it
-            last = self.prom.instant(f"max by (dag_id) (max_over_time(timestamp((changes({ok}[1m]) > 0) or "
-                                     f"({ok} unless {ok} offset 1m))[{DAYS}d:1m]))", at=self.now)
-            self._last_success = {labels.get("dag_id", "?"): None for labels, _ in seen}
-            self._last_success.update({labels.get("dag_id", "?"): value for labels, value in last})
+            found: dict[str, float | None] = {}
+            for dag_id in self.airflow.dag_ids():
+                ended = self.airflow.last_success(dag_id)
+                found[dag_id] = datetime.fromisoformat(ended).timestamp() if ended else None
+            self._last_success = found  # only once complete: a failure halfway is raised again by the next panel
         return self._last_success
 
     def last_success(self) -> Panel:
-        """Time since each DAG's last success: longest first."""
+        """Time since each DAG's last success: longest first, those that never succeeded at the top."""
         panel = new_panel("last-success")
         found = self._successes()
         if not found:
-            panel.empty = "No DAG has run yet (or none since Prometheus started)."
+            panel.empty = "Airflow has no DAG yet."
             return panel
         rows = sorted(found.items(), key=lambda item: (item[1] is not None, item[1] or 0, item[0]))
         panel.table = (["DAG", "last success"], [
-            [dag_id, ago(self.now - when) if when else f"none in {DAYS} days"] for dag_id, when in rows])
+            [dag_id, ago(self.now - when) if when else "never"] for dag_id, when in rows])
         return panel
 
     def slowest_tasks(self) -> Panel:
-        """Slowest tasks: mean duration over the last 24 h, the ten longest."""
+        """Slowest tasks: each task's longest run among those that ended in the last 24 h, the ten longest."""
         panel = new_panel("slowest-tasks")
-        rows = self.prom.instant(f"topk(10, sum by (dag_id, task_id) (increase({TASK_SECONDS}_sum[1d])) / "
-                                 f"sum by (dag_id, task_id) (increase({TASK_SECONDS}_count[1d])))", at=self.now)
-        rows = sorted(rows, key=lambda row: -row[1])
-        if not rows:
+        longest: dict[str, float] = {}
+        for ti in self.airflow.longest_tasks(datetime.fromtimestamp(self.now - 86400, self.tz)):
+            longest.setdefault(f"{ti.get('dag_id')}.{ti.get('task_id')}", float(ti["duration"]))
+        if not longest:
             panel.empty = "No task has finished in the last 24 hours."
             return panel
-        panel.chart = charts.hbars([(f"{r.get('dag_id', '?')}.{r.get('task_id', '?')}", v) for r, v in rows],
-                                   panel.title, seconds_text)
+        panel.chart = charts.hbars(sorted(longest.items(), key=lambda item: -item[1])[:10], panel.title,
+                                   seconds_text)
         return panel
 
     def canary(self) -> Panel:
         """Canary: its last success, and its runs per hour over the last 24 h."""
         panel = new_panel("canary")
-        when = self._successes().get(CANARY)
         hour = int(self.now // 3600 * 3600)
-        data = self.prom.series(f'sum by (state) (increase({RUNS}{{dag_id="{CANARY}"}}[1h]))',
-                                hour - 23 * 3600, hour, 3600)
-        if when is None and not data:
+        hours = [hour - (23 - i) * 3600 for i in range(24)]
+        runs = self.airflow.runs(CANARY, datetime.fromtimestamp(hours[0], self.tz)) \
+            if CANARY in self._successes() else []
+        when = self._successes().get(CANARY)
+        if not runs and when is None:
             panel.empty = f"The canary (DAG {CANARY}) has not run yet, or is paused."
             return panel
         if when is None:
-            panel.lines.append(("bad", f"No success of the canary in the last {DAYS} days."))
+            panel.lines.append(("bad", "The canary has never succeeded."))
         elif self.now - when > CANARY_LATE_SECONDS:
             panel.lines.append(("bad", f"Late: last success {ago(self.now - when)} "
                                        f"(expected every 5 min; alert after {CANARY_LATE_SECONDS // 60} min)."))
         else:
             panel.lines.append(("good", f"Healthy: last success {ago(self.now - when)}."))
-        hours = [hour - (23 - i) * 3600 for i in range(24)]
-        counts = {labels.get("state", "?"): [0.0] * 24 for labels, _ in data}
-        for labels, points in data:
-            for t, v in points:
-                if int(t) in hours:
-                    counts[labels.get("state", "?")][hours.index(int(t))] = float(round(v))
+        counts: dict[str, list[float]] = {}
+        for run in runs:
+            at = datetime.fromisoformat(run["run_after"]).timestamp()
+            slot = int((at - hours[0]) // 3600)
+            if 0 <= slot < 24:
+                counts.setdefault(str(run.get("state")), [0.0] * 24)[slot] += 1
         if counts:
             labels = [datetime.fromtimestamp(t, self.tz).strftime("%H") if i % 3 == 0 else ""
                       for i, t in enumerate(hours)]

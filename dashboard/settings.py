@@ -10,17 +10,22 @@ from stacksettings import EnvSettings, Port
 
 
 class Settings(EnvSettings):
-    """BIND_HOST, DASHBOARD_PORT, the two sources' URLs (the compose service sets them), the team's time zone."""
+    """BIND_HOST, DASHBOARD_PORT, the sources' URLs and Airflow login (the compose service sets them), the team's
+    time zone."""
 
     host: str = Field("127.0.0.1", validation_alias="BIND_HOST")
     port: Port = Field(8090, validation_alias="DASHBOARD_PORT")
     # Prometheus under its route prefix (http://prometheus:9090/prometheus), the webhook's status page
     prometheus_url: str = Field(validation_alias="PROMETHEUS_URL")
     webhook_url: str = Field(validation_alias="WEBHOOK_URL")
+    airflow_url: str = Field(validation_alias="AIRFLOW_API_URL")
+    # a Viewer account airflow-init makes (stackctl/init.py): reads runs and tasks, changes nothing
+    airflow_username: str = Field(validation_alias="DASHBOARD_AIRFLOW_USERNAME")
+    airflow_password: str = Field(validation_alias="DASHBOARD_AIRFLOW_PASSWORD", repr=False, min_length=1)
     timezone: str = Field(validation_alias="TEAM_TIMEZONE")  # days and hours on the charts are the team's
     timeout: float = Field(5.0, gt=0, le=60, validation_alias="DASHBOARD_SOURCE_TIMEOUT")
 
-    @field_validator("prometheus_url", "webhook_url")
+    @field_validator("prometheus_url", "webhook_url", "airflow_url")
     @classmethod
     def _http_url(cls, url: str) -> str:
         if not url.startswith(("http://", "https://")):

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from dashboard import create_app
 from dashboard.settings import Settings
 from stacktest.net import free_port
-from tests.dashboard import history
+from tests.dashboard import fake_airflow, history
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -113,17 +113,30 @@ def webhook(tmp_path_factory, now):
     served.stop()
 
 
+@pytest.fixture(scope="session")
+def airflow(now):
+    with fake_airflow.FakeAirflow(now) as server:
+        yield server
+
+
+def settings(prometheus_url: str, webhook_url: str, airflow_url: str, **overrides) -> Settings:
+    return Settings.from_env({"PROMETHEUS_URL": prometheus_url, "WEBHOOK_URL": webhook_url,
+                              "AIRFLOW_API_URL": airflow_url, "DASHBOARD_AIRFLOW_USERNAME": fake_airflow.USERNAME,
+                              "DASHBOARD_AIRFLOW_PASSWORD": fake_airflow.PASSWORD, "TEAM_TIMEZONE": "America/Chicago",
+                              "DASHBOARD_SOURCE_TIMEOUT": "5"}, **overrides)
+
+
 @pytest.fixture
-def make_client(now):
-    """A test client of the dashboard reading these sources, drawing its page at the fixture's `now`."""
-    def build(prometheus_url: str, webhook_url: str, **overrides):
-        config = Settings.from_env({"PROMETHEUS_URL": prometheus_url, "WEBHOOK_URL": webhook_url,
-                                    "TEAM_TIMEZONE": "America/Chicago", "DASHBOARD_SOURCE_TIMEOUT": "5"},
-                                   **overrides)
+def make_client(now, prometheus, webhook, airflow):
+    """A test client of the dashboard reading these sources (the fixture's unless said), drawing its page at the
+    fixture's `now`."""
+    def build(**urls):
+        config = settings(**{"prometheus_url": prometheus.url, "webhook_url": webhook.url,
+                             "airflow_url": airflow.url, **urls})
         return create_app(config, clock=lambda: now).test_client()
     return build
 
 
 @pytest.fixture
-def client(make_client, prometheus, webhook):
-    return make_client(prometheus.url, webhook.url)
+def client(make_client):
+    return make_client()

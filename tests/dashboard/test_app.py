@@ -9,7 +9,8 @@ from dashboard.settings import Settings
 from stacksettings import SettingsError
 
 GOOD = {"PROMETHEUS_URL": "http://prometheus:9090/prometheus", "WEBHOOK_URL": "http://webhook:8000",
-        "TEAM_TIMEZONE": "America/Chicago"}
+        "AIRFLOW_API_URL": "http://airflow-apiserver:8080", "DASHBOARD_AIRFLOW_USERNAME": "dashboard",
+        "DASHBOARD_AIRFLOW_PASSWORD": "s3cret-viewer", "TEAM_TIMEZONE": "America/Chicago"}
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -18,6 +19,7 @@ GOOD = {"PROMETHEUS_URL": "http://prometheus:9090/prometheus", "WEBHOOK_URL": "h
     ({"TEAM_TIMEZONE": "Mars/Olympus"}, "TEAM_TIMEZONE must be a time zone name such as America/Chicago, "
                                         "got 'Mars/Olympus'"),
     ({"DASHBOARD_PORT": "x"}, "DASHBOARD_PORT must be a whole number, got 'x'"),
+    ({"DASHBOARD_AIRFLOW_PASSWORD": None}, "DASHBOARD_AIRFLOW_PASSWORD is not set"),
     ({"DASHBOARD_SOURCE_TIMEOUT": "0"}, "DASHBOARD_SOURCE_TIMEOUT must be more than 0"),
 ])
 def test_bad_settings_name_the_variable(change, message):
@@ -26,9 +28,10 @@ def test_bad_settings_name_the_variable(change, message):
         Settings.from_env(env)
 
 
-def test_defaults():
+def test_defaults_and_the_password_never_shown():
     config = Settings.from_env(GOOD)
     assert (config.host, config.port, config.timeout) == ("127.0.0.1", 8090, 5.0)
+    assert "s3cret-viewer" not in repr(config)
 
 
 def test_health_answers_without_asking_any_source():

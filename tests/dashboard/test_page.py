@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard import panels, sources
+from dashboard import create_app, panels, sources
+from dashboard.airflow import Airflow
 from stacktest.net import free_port
-from tests.dashboard import history
-from tests.dashboard.conftest import DEPLOYS
+from tests.dashboard import fake_airflow, history
+from tests.dashboard.conftest import DEPLOYS, settings
 
 TZ = ZoneInfo("America/Chicago")
 TITLES = list(panels.TITLES.values())
-PROMETHEUS_PANELS = [panel_id for panel_id in panels.TITLES if panel_id != "deploys"]
 
 
 def sections(html: str) -> dict[str, str]:
@@ -33,9 +34,9 @@ def page(client) -> dict[str, str]:
     assert response.status_code == 200
     assert response.headers["Refresh"] == "60"
     assert "script" not in response.headers["Content-Security-Policy"]
-    html = response.get_data(as_text=True)
-    assert "<script" not in html and "http://" not in html.split("<main>")[0]  # nothing fetched from elsewhere
-    return sections(html)
+    body = response.get_data(as_text=True)
+    assert "<script" not in body and "http://" not in body.split("<main>")[0]  # nothing fetched from elsewhere
+    return sections(body)
 
 
 def test_every_panel_shows_a_series_under_its_title(page):
@@ -46,26 +47,20 @@ def test_every_panel_shows_a_series_under_its_title(page):
         assert 'class="empty"' not in markup and 'class="error"' not in markup, text(markup)
 
 
-def test_runs_per_day_counts_each_days_finished_runs_by_state(page, now):
-    bars = dict(re.findall(r"<title>([^<]+): (\d+) (success|failed)</title>", page["runs-per-day"])
-                and [((day, state), int(n)) for day, n, state in
-                     re.findall(r"<title>([^<]+): (\d+) (success|failed)</title>", page["runs-per-day"])])
-    midnight = datetime.fromtimestamp(now, TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-    runs = [run for done in history.finished(now).values() for run in done]
-    for back in (1, 3, 6):  # whole days: each one's count from the fixture's own rules
-        start = midnight - timedelta(days=back)
-        end = start + timedelta(days=1)
-        for state in ("success", "failed"):
-            expected = sum(1 for t, s in runs if s == state and start.timestamp() < t <= end.timestamp())
-            shown = bars[(f"{start:%a %d}", state)]
-            # increase() extrapolates to the day's edges from samples a minute apart: at most one run off
-            assert abs(shown - expected) <= 1, (start, state, shown, expected)
-    assert bars[(f"{midnight - timedelta(days=1):%a %d}", "success")] > 200
+def test_runs_per_day_counts_each_days_runs_by_state(page, now):
+    shown = {(day, state): int(n) for day, n, state in
+             re.findall(r"<title>([^<]+): (\d+) (success|failed|running|queued)</title>", page["runs-per-day"])}
+    expected = history.runs_per_day(now, TZ)
+    days = {day for day, _ in shown}
+    assert len(days) == panels.DAYS
+    assert {key: n for key, n in shown.items() if key[1] != "running"} == \
+        {key: n for key, n in expected.items() if key[0] in days}
+    assert shown[(f"{datetime.fromtimestamp(now, TZ):%a %d}", "running")] == 1  # orders_upsert's manual run
 
 
-def test_time_since_last_success_lists_the_longest_first_and_dags_with_none(page, now):
+def test_time_since_last_success_lists_the_longest_first_and_dags_that_never_succeeded(page, now):
     rows = re.findall(r"<tr><td>([\w-]+)</td><td>([^<]+)</td></tr>", page["last-success"])
-    assert rows[0] == ("broken_pipeline", f"none in {panels.DAYS} days")
+    assert rows[0] == ("broken_pipeline", "never")
     assert [dag for dag, _ in rows] == ["broken_pipeline", "event_loading", "orders_upsert", "canary"]
     for dag_id in ("canary", "orders_upsert"):
         assert dict(rows)[dag_id] == f"{round((now - history.last_success(now, dag_id)) / 60)} min ago"
@@ -79,19 +74,19 @@ def test_the_canary_is_healthy_and_shows_its_runs_per_hour(page, now):
     assert len([n for n, state in hours if state == "success" and int(n) in (10, 11)]) >= 22
 
 
-def test_a_canary_without_a_success_for_15_minutes_is_late(prometheus, now):
+def test_a_canary_without_a_success_for_15_minutes_is_late(airflow, prometheus, now):
     later = now + 20 * 60
     minutes = round((later - history.last_success(now, "canary")) / 60)
-    board = panels.Dashboard(sources.Prometheus(prometheus.url, 5), dict, TZ, later)
-    canary = board.canary()
-    assert canary.lines == [
+    viewer = Airflow(airflow.url, fake_airflow.USERNAME, fake_airflow.PASSWORD, 5)
+    board = panels.Dashboard(viewer, sources.Prometheus(prometheus.url, 5), dict, TZ, later)
+    assert board.canary().lines == [
         ("bad", f"Late: last success {minutes} min ago (expected every 5 min; alert after 15 min).")]
 
 
 def test_slowest_tasks_longest_first(page):
     assert re.findall(r"<title>([\w.]+)</title>", page["slowest-tasks"]) == [
         "event_loading.transform", "orders_upsert.load", "orders_upsert.extract", "canary.check_source"]
-    assert "95.0 s" in page["slowest-tasks"]
+    assert "105.0 s" in page["slowest-tasks"]  # its longest run, not its usual 95 s
 
 
 def test_deploys_from_the_webhook_newest_first_with_their_results(page):
@@ -111,27 +106,32 @@ def test_queue_memory_and_business_metrics_are_drawn(page):
     assert "<polyline" in page["business"]
 
 
-def test_an_unreachable_prometheus_is_named_on_each_of_its_panels(make_client, webhook):
-    url = f"http://127.0.0.1:{free_port()}/prometheus"
-    page = sections(make_client(url, webhook.url).get("/").get_data(as_text=True))
-    for panel_id in PROMETHEUS_PANELS:
-        assert f'<p class="error">Cannot show this panel: Prometheus at {url} is unreachable (ConnectionError).</p>' \
-            in page[panel_id]
-    assert 'class="error"' not in page["deploys"] and "bbbbbbbbbb" in page["deploys"]
+def test_an_unreachable_source_is_named_on_each_of_its_panels_and_the_others_still_show(make_client):
+    dead = f"http://127.0.0.1:{free_port()}"
+    for source, name, shown_by in [("prometheus_url", f"Prometheus at {dead}/prometheus", "Prometheus"),
+                                   ("airflow_url", f"the Airflow API at {dead}", "Airflow"),
+                                   ("webhook_url", f"the deploy webhook at {dead}/", "deploy webhook")]:
+        url = f"{dead}/prometheus" if source == "prometheus_url" else dead
+        page = sections(make_client(**{source: url}).get("/").get_data(as_text=True))
+        for panel_id, markup in page.items():
+            if panels.SOURCES.get(panel_id, "Prometheus") == shown_by:
+                assert f'<p class="error">Cannot show this panel: {name} is unreachable (ConnectionError).</p>' \
+                    in markup, panel_id
+            else:
+                assert 'class="error"' not in markup and 'class="series"' in markup, (source, panel_id)
 
 
-def test_an_unreachable_webhook_is_named_on_the_deploys_panel(make_client, prometheus):
-    url = f"http://127.0.0.1:{free_port()}"
-    page = sections(make_client(prometheus.url, url).get("/").get_data(as_text=True))
-    assert f"Cannot show this panel: the deploy webhook at {url}/ is unreachable (ConnectionError)." \
-        in page["deploys"]
-    assert all('class="error"' not in page[panel_id] for panel_id in PROMETHEUS_PANELS)
+def test_a_refused_airflow_login_is_named(make_client, airflow):
+    config = settings(prometheus_url="http://127.0.0.1:1", webhook_url="http://127.0.0.1:1", airflow_url=airflow.url,
+                      airflow_password="wrong")
+    page = sections(create_app(config).test_client().get("/").get_data(as_text=True))
+    assert (f"Cannot show this panel: the Airflow API at {airflow.url} refused the dashboard's login 'dashboard' "
+            "(HTTP 401).") in html.unescape(page["runs-per-day"])
 
 
-def test_with_no_data_yet_each_panel_says_so(make_client, empty_prometheus, webhook):
-    page = sections(make_client(empty_prometheus.url, webhook.url).get("/").get_data(as_text=True))
-    for panel_id in PROMETHEUS_PANELS:
+def test_with_no_data_yet_each_prometheus_panel_says_so(make_client, empty_prometheus):
+    page = sections(make_client(prometheus_url=empty_prometheus.url).get("/").get_data(as_text=True))
+    for panel_id in ("queue", "memory", "business"):
         assert '<p class="empty">' in page[panel_id], panel_id
         assert "<svg" not in page[panel_id] and "<table" not in page[panel_id]
-    assert "No DAG run has finished in the last 7 days" in page["runs-per-day"]
-    assert "The canary (DAG canary) has not run yet, or is paused." in page["canary"]
+    assert "No business metric yet: DAGs send them with dagutils.metrics." in page["business"]

@@ -12,12 +12,15 @@ import requests
 
 from stacksettings import PROJECT_DIR
 from stacktest.net import free_port
+from tests.dashboard import fake_airflow
 
 
-def test_python_m_dashboard_serves_under_gunicorn_and_stops_on_sigterm(tmp_path, prometheus, webhook):
+def test_python_m_dashboard_serves_under_gunicorn_and_stops_on_sigterm(tmp_path, prometheus, webhook, airflow):
     port = free_port()
     env = {**os.environ, "DASHBOARD_PORT": str(port), "BIND_HOST": "127.0.0.1", "PROMETHEUS_URL": prometheus.url,
-           "WEBHOOK_URL": webhook.url, "TEAM_TIMEZONE": "UTC", "PYTHONPATH": str(PROJECT_DIR)}
+           "WEBHOOK_URL": webhook.url, "AIRFLOW_API_URL": airflow.url, "TEAM_TIMEZONE": "UTC",
+           "DASHBOARD_AIRFLOW_USERNAME": fake_airflow.USERNAME, "DASHBOARD_AIRFLOW_PASSWORD": fake_airflow.PASSWORD,
+           "PYTHONPATH": str(PROJECT_DIR)}
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log_file, subprocess.Popen([sys.executable, "-m", "dashboard"], env=env,
                                                            cwd=tmp_path, stdout=log_file,
@@ -35,6 +38,7 @@ def test_python_m_dashboard_serves_under_gunicorn_and_stops_on_sigterm(tmp_path,
             assert health.json() == {"status": "ok"}
             page = requests.get(f"http://127.0.0.1:{port}/", timeout=30)
             assert page.status_code == 200 and "DAG runs per day by state" in page.text
+            assert 'class="error"' not in page.text
             assert requests.get(f"http://127.0.0.1:{port}/static/dashboard.css", timeout=5).status_code == 200
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
@@ -47,7 +51,8 @@ def test_python_m_dashboard_serves_under_gunicorn_and_stops_on_sigterm(tmp_path,
 
 def test_a_bad_setting_exits_with_a_sentence(tmp_path):
     env = {**os.environ, "PROMETHEUS_URL": "prometheus:9090", "WEBHOOK_URL": "http://webhook:8000",
-           "TEAM_TIMEZONE": "UTC", "PYTHONPATH": str(PROJECT_DIR)}
+           "AIRFLOW_API_URL": "http://airflow-apiserver:8080", "DASHBOARD_AIRFLOW_USERNAME": "dashboard",
+           "DASHBOARD_AIRFLOW_PASSWORD": "x", "TEAM_TIMEZONE": "UTC", "PYTHONPATH": str(PROJECT_DIR)}
     result = subprocess.run([sys.executable, "-m", "dashboard"], env=env, cwd=tmp_path, capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 2
