@@ -34,6 +34,23 @@ HOSTS: dict[str, tuple[str | None, str | None]] = {
     "fixture-server": (None, "FIXTURE_SERVER_PORT"),
 }
 DEV_CONTAINER_PORT = "8080"  # where each `dev` profile fake listens in its container
+# Ports the compose file writes as numbers, `service:port` as the service listens in its container (inside the
+# compose network they never change) -> the setting holding that port here. Every native program is given these
+# settings (and PUBLIC_*), and reads its own port from them; Airflow's servers through AIRFLOW_LISTEN.
+PORTS = {
+    "postgres:5432": "POSTGRES_PORT",
+    "redis:6379": "REDIS_PORT",
+    "airflow-apiserver:8080": "AIRFLOW_API_PORT",
+    "airflow-scheduler:8974": "SCHEDULER_HEALTH_PORT",
+    "flower:5555": "FLOWER_PORT",
+    "webhook:8000": "WEBHOOK_PORT",
+    "diagnostics:8000": "DIAGNOSTICS_PORT",
+    "haproxy:8081": "PUBLIC_WEBHOOK_PORT",  # HAProxy's binds: haproxy.cfg's defaults
+    "haproxy:8084": "PUBLIC_STATS_PORT",
+}
+# Where Airflow's servers listen: compose leaves Airflow's own defaults, the container ports above.
+AIRFLOW_LISTEN = {"AIRFLOW__API__PORT": "AIRFLOW_API_PORT", "AIRFLOW__CELERY__FLOWER_PORT": "FLOWER_PORT",
+                  "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": "SCHEDULER_HEALTH_PORT"}
 EVERYWHERE = "0.0.0.0"  # a container listens on every interface; a native program on BIND_HOST (HAProxy: HAPROXY_BIND)
 # Paths inside the images -> here (longest first).
 PATHS: dict[str, Callable[[Settings], Path | str]] = {
@@ -46,8 +63,8 @@ PATHS: dict[str, Callable[[Settings], Path | str]] = {
 }
 # What the images give their programs that a native program needs said: PostgreSQL's data and socket folders.
 IMAGE_ARGS: dict[str, Callable[[Settings], list[str]]] = {
-    "postgres": lambda s: ["-D", str(native.postgres_dirs(s)[0]), "-c", f"listen_addresses={s['BIND_HOST']}",
-                           "-k", str(native.postgres_dirs(s)[1])],
+    "postgres": lambda s: ["-p", s["POSTGRES_PORT"], "-D", str(native.postgres_dirs(s)[0]),
+                           "-c", f"listen_addresses={s['BIND_HOST']}", "-k", str(native.postgres_dirs(s)[1])],
 }
 # Compose variables a native program does without, and why.
 COMPOSE_ONLY = {
@@ -138,7 +155,8 @@ def program(settings: Settings, config: dict, name: str, credentials: dict[str, 
     compose_env = service.get("environment") or {}
     env = {k: here.value(v) for k, v in compose_env.items()
            if v is not None and k not in COMPOSE_ONLY and not here.at_absent_fake(v)}
-    env = _with_native_basics(settings, env, set(config["x-airflow-common-env"]) <= set(compose_env), credentials)
+    airflow = {k for k, v in config["x-airflow-common-env"].items() if v is not None} <= set(compose_env)
+    env = _with_native_basics(settings, env, airflow, credentials)
     test = (service.get("healthcheck") or {}).get("test") or []
     return Program(name=name, argv=_argv(settings, service, here), env=env,
                    depends_on={k: v["condition"] for k, v in (service.get("depends_on") or {}).items()},
@@ -198,6 +216,8 @@ class _Mapper:
         own_port = self.hosts.get(self.service, (None, None))[1]
         if inside and own_port and value == DEV_CONTAINER_PORT:
             return own_port
+        if inside and f"{self.service}:{value}" in PORTS:  # the port it listens on
+            return s[PORTS[f"{self.service}:{value}"]]
         if not inside and value in self.hosts and value != "localhost":  # a host name alone (REDIS_HOST: redis)
             return self.hosts[value][0]
         for container, path in self.paths.items():
@@ -209,11 +229,17 @@ class _Mapper:
         name, port = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
         if inside and name == "localhost":  # the service's own check: where it listens here
             host, own_port = self.settings["BIND_HOST"], self.hosts.get(self.service, (None, None))[1]
-            return f"{host}:{own_port or port}" if port else host
+            return f"{host}:{own_port or self._port(self.service, port)}" if port else host
         if name not in self.hosts:
             return match.group(0)
         host, fixed_port = self.hosts[name]
-        return f"{host}:{fixed_port or port}" if port else host
+        return f"{host}:{fixed_port or self._port(name, port)}" if port else host
+
+    def _port(self, name: str, port: str) -> str:
+        """A container port written as a number in the compose file -> this machine's; others were interpolated
+        with this machine's values already."""
+        setting = PORTS.get(f"{name}:{port}")
+        return self.settings[setting] if setting else port
 
 
 def _with_native_basics(settings: Settings, env: dict[str, str], airflow: bool,
@@ -223,6 +249,10 @@ def _with_native_basics(settings: Settings, env: dict[str, str], airflow: bool,
     basics["PATH"] = f"{settings.venv_dir / 'bin'}:{basics.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
     basics.update(HOME=str(settings.state_dir), PYTHONPATH=str(settings.project_dir),
                   STACK_STATE_DIR=str(settings.state_dir))
+    # where every program is here: compose's programs find each other by their defaults (the container ports)
+    addresses = {*PORTS.values(), *(host for host, _ in HOSTS.values() if host)}
+    public = {name for name in settings.values if name.startswith("PUBLIC_")}
+    basics.update({name: settings[name] for name in addresses | public})
     env = {**basics, **env}
     if not airflow:
         return env
@@ -232,6 +262,7 @@ def _with_native_basics(settings: Settings, env: dict[str, str], airflow: bool,
     env.update({k: v for k, v in settings.values.items()
                 if k.startswith("AIRFLOW__") and k not in env and k not in secret})
     home = native.airflow_home(settings)
+    env.update({option: settings[port] for option, port in AIRFLOW_LISTEN.items()})
     env.update({
         "AIRFLOW_HOME": str(home),  # the image's /opt/airflow
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.state_dir / "logs" / "airflow"),

@@ -35,10 +35,8 @@ SERVICES = {"postgres", "redis", "airflow-init", "airflow-apiserver", "airflow-s
 AIRFLOW_ENV_KEYS = {
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER", "AIRFLOW__CORE__LOAD_EXAMPLES",
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
-    "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST", "AIRFLOW__API__PORT",
-    "AIRFLOW__API__EXPOSE_CONFIG", "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK",
-    "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT", "AIRFLOW__CELERY__FLOWER_HOST",
-    "AIRFLOW__CELERY__FLOWER_PORT", "ENVIRONMENT", "OP_CONNECT", "OP_VAULT_ID",
+    "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST", "AIRFLOW__API__EXPOSE_CONFIG",
+    "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "AIRFLOW__CELERY__FLOWER_HOST", "ENVIRONMENT", "OP_CONNECT", "OP_VAULT_ID",
     "TEAM_TIMEZONE", "DIAGNOSTICS_DIR", "PYTHONPATH",
 }
 SEED_NAMES = ("AIRFLOW_UID", "ENVIRONMENT", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
@@ -108,22 +106,24 @@ def test_only_haproxy_publishes_ports(services):
     assert [name for name, svc in services.items() if "ports" in svc or "expose" in svc] == ["haproxy"]
 
 
-def test_haproxy_publishes_each_public_port_on_the_same_number(services):
-    haproxy = services["haproxy"]
-    public = sorted(name for name in haproxy["environment"] if name.startswith("PUBLIC_"))
-    expected = sorted(f"${{{name}:-{default}}}:${{{name}:-{default}}}"
-                      for name, default in ((n, re.search(r":-(\d+)", haproxy["environment"][n]).group(1))
-                                            for n in public))
-    assert sorted(haproxy["ports"]) == expected
-    assert "PUBLIC_AIRFLOW_PORT" in public and "PUBLIC_STATS_PORT" in public
+def test_haproxy_publishes_each_port_it_binds_on_the_variable_s_host_port(services):
+    """In its container HAProxy binds haproxy.cfg's defaults; the host side of each is the variable."""
+    binds = re.findall(r'^\s*bind "\$\{HAPROXY_BIND-[^}]*\}:\$\{(PUBLIC_[A-Z_]+)-(\d+)\}"',
+                       (REPO / "haproxy" / "haproxy.cfg").read_text(), re.M)
+    assert {"PUBLIC_AIRFLOW_PORT", "PUBLIC_STATS_PORT", "PUBLIC_WORKER_REDIS_PORT"} <= {name for name, _ in binds}
+    assert sorted(services["haproxy"]["ports"]) == sorted(f"${{{name}:-{port}}}:{port}" for name, port in binds)
+    assert not {name for name in services["haproxy"]["environment"] if name.startswith("PUBLIC_")}
 
 
 def test_haproxy_gets_every_variable_its_config_reads_and_no_other_secret(services):
     config = (REPO / "haproxy" / "haproxy.cfg").read_text()
     code = "\n".join(line for line in config.splitlines() if not line.lstrip().startswith("#"))
     read = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", code))
+    # with no default of its own (the defaults are the compose addresses: postgres:5432, webhook:8000, ...)
+    needed = {name for name, default in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)(-?)", code) if not default}
     given = set(services["haproxy"]["environment"])
-    assert read <= given, f"haproxy.cfg reads {sorted(read - given)} but compose does not set them"
+    assert needed <= given, f"haproxy.cfg reads {sorted(needed - given)} but compose does not set them"
+    assert given <= read, f"compose gives haproxy {sorted(given - read)}, which haproxy.cfg never reads"
     # The seed handed HAProxy the whole Airflow environment, 1Password token included.
     assert not given & {"OP_API_TOKEN", "OP_CONNECT", "AIRFLOW__CORE__FERNET_KEY", "POSTGRES_PASSWORD",
                         "REDIS_PASSWORD"}
@@ -141,7 +141,7 @@ def test_healthchecks_are_the_documented_ones(services):
         return " ".join(services[name]["healthcheck"]["test"][1:])
 
     assert "/api/v2/monitor/health" in probe("airflow-apiserver")
-    assert ":${SCHEDULER_HEALTH_PORT:-8974}/health" in probe("airflow-scheduler")
+    assert probe("airflow-scheduler").endswith("http://localhost:8974/health")
     assert probe("airflow-dag-processor") == "airflow jobs check --job-type DagProcessorJob --local"
     assert probe("airflow-triggerer") == "airflow jobs check --job-type TriggererJob --local"
     assert "inspect ping" in probe("airflow-worker")
@@ -245,8 +245,10 @@ def test_worker_file_joins_the_main_host(worker, main):
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
         assert "${MAIN_HOST:?" in env[key], key
     assert "PUBLIC_WORKER_API_PORT" in env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
-    # The same names as the main stack's shared environment (compose cannot share anchors across files).
-    extra = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "DUMB_INIT_SETSID"}
+    # What the main stack's workers have (compose cannot share anchors across files), and where a task finds the
+    # main host's services (their ports are fixed on the compose network, the main host's HAProxy ports here).
+    extra = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "DUMB_INIT_SETSID", "AIRFLOW_API_PORT", "REDIS_PORT",
+             "POSTGRES_PORT"}
     assert set(env) - extra - CREDENTIAL_VARIABLES == set(main["x-airflow-common-env"])
     # and the same credentials as the main host's workers: no more
     main_worker = main["services"]["airflow-worker"]["environment"]
@@ -328,7 +330,7 @@ def test_interpolated_values_are_the_documented_defaults():
     # the output is itself a compose file: the container's own $HOSTNAME stays escaped
     assert services["airflow-worker"]["healthcheck"]["test"][1].endswith('-d "celery@$${HOSTNAME}"')
     moved = compose.config(example_env(PUBLIC_AIRFLOW_PORT="9090", AIRFLOW__API__BASE_URL=""))["services"]
-    assert (moved["haproxy"]["ports"][0]["published"], moved["haproxy"]["ports"][0]["target"]) == ("9090", 9090)
+    assert (moved["haproxy"]["ports"][0]["published"], moved["haproxy"]["ports"][0]["target"]) == ("9090", 8080)
     assert moved["airflow-apiserver"]["environment"]["AIRFLOW__API__BASE_URL"] == "http://localhost:9090"
 
 
