@@ -15,6 +15,7 @@ from stackctl import (
     backup,
     bootstrap,
     health,
+    monitoring,
     native,
     ports,
     postgres,
@@ -113,7 +114,7 @@ def up(environ: dict[str, str]) -> int:
         raise RuntimeError(f"the stack in {state_dir} was started as root; stop it (./stack down), then `up` "
                            f"starts it again as {user.pw_name}")
     tasks = privileges.ensure_task_user(user, environ.get("STACK_TASK_USER") or task_user.DEFAULT_USER, echo)
-    system.ensure_packages(echo=echo)
+    system.ensure_packages(extra=monitoring.packages(environ), echo=echo)
     install_relay(settings_mod.PROJECT_DIR, environ.get("SMEE_URL", ""))
     privileges.hand_over(state_dir, user, echo)
     channel = privileges.Channel(lambda: start_task_supervisord(environ, tasks))
@@ -156,7 +157,7 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
         if written:
             echo(f"generated {', '.join(written)} into {state_dir / 'secrets.env'} (mode 0600)")
     settings = settings_mod.load(environ)
-    system.ensure_packages(echo=echo)
+    system.ensure_packages(extra=monitoring.packages(settings.values), echo=echo)
     stack = services.load(settings)  # after the packages: it finds their programs
     run = supervisor.run_dir(settings)
     run.mkdir(parents=True, exist_ok=True)
@@ -181,6 +182,8 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
         if postgres.ensure_cluster(settings):
             echo(f"created the PostgreSQL cluster in {native.postgres_dirs(settings)[0]}")
         redis.write_config(settings)
+        if monitoring.enabled(settings):
+            monitoring.write_configs(settings)
         Path(settings["DIAGNOSTICS_DIR"]).mkdir(parents=True, exist_ok=True)
         (settings.state_dir / "logs").mkdir(exist_ok=True)
         if apart:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stackctl import compose, devservices, native, system
+from stackctl import compose, devservices, monitoring, native, system
 from stackctl.settings import Settings
 
 # ---- what Compose cannot say: the one table of native facts -------------------------------------------------
@@ -32,6 +32,11 @@ HOSTS: dict[str, tuple[str | None, str | None]] = {
     "fake-onepassword": (None, "FAKE_ONEPASSWORD_PORT"),
     "fake-slack": (None, "FAKE_SLACK_PORT"),
     "fixture-server": (None, "FIXTURE_SERVER_PORT"),
+    # the `monitoring` profile
+    "statsd-exporter": (None, None),  # where Airflow sends StatsD
+    "prometheus": ("PROMETHEUS_HOST", None),
+    "alertmanager": ("ALERTMANAGER_HOST", None),
+    "dashboard": ("DASHBOARD_HOST", None),
 }
 DEV_CONTAINER_PORT = "8080"  # where each `dev` profile fake listens in its container
 # Ports the compose file writes as numbers, `service:port` as the service listens in its container (inside the
@@ -47,6 +52,11 @@ PORTS = {
     "diagnostics:8000": "DIAGNOSTICS_PORT",
     "haproxy:8081": "PUBLIC_WEBHOOK_PORT",  # HAProxy's binds: haproxy.cfg's defaults
     "haproxy:8084": "PUBLIC_STATS_PORT",
+    # the `monitoring` profile (its own services write their ports as variables)
+    "haproxy:8405": "HAPROXY_METRICS_PORT",
+    "prometheus:9090": "PROMETHEUS_PORT",
+    "alertmanager:9093": "ALERTMANAGER_PORT",
+    "dashboard:8090": "DASHBOARD_PORT",
 }
 # Where Airflow's servers listen: compose leaves Airflow's own defaults, the container ports above.
 AIRFLOW_LISTEN = {"AIRFLOW__API__PORT": "AIRFLOW_API_PORT", "AIRFLOW__CELERY__FLOWER_PORT": "FLOWER_PORT",
@@ -60,6 +70,8 @@ PATHS: dict[str, Callable[[Settings], Path | str]] = {
     "/opt/airflow/diagnostics": lambda s: s["DIAGNOSTICS_DIR"],
     "/usr/local/etc/redis/redis.conf": lambda s: s.state_dir / "redis" / "redis.conf",  # stackctl/redis.py
     "devtools/onepassword-items.example.json": devservices.items_file,  # the editable copy `up` makes
+    **{inside: (lambda s, inside=inside: monitoring.config_path(s, inside))  # stackctl/monitoring.py writes them
+       for inside in monitoring.CONFIGS.values()},
 }
 # What the images give their programs that a native program needs said: PostgreSQL's data and socket folders.
 IMAGE_ARGS: dict[str, Callable[[Settings], list[str]]] = {
@@ -78,6 +90,7 @@ PROFILES: dict[str, tuple[Callable[[Settings], bool], str]] = {
     "dev": (devservices.enabled, "a development stand-in: not with ENVIRONMENT=production"),
     "relay": (lambda s: bool(s.get("SMEE_URL")), "the smee relay: SMEE_URL is not set"),
     "debug": (lambda s: False, "an operator's command: `./stack airflow ...` runs it (Stack.cli)"),
+    "monitoring": (monitoring.enabled, "metrics: COMPOSE_PROFILES does not name `monitoring`"),
 }
 # The Airflow image's entrypoint runs `airflow <command>` unless the command is one of these.
 AIRFLOW_ENTRYPOINT_PASSES = ("python", "bash")

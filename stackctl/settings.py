@@ -36,6 +36,17 @@ PORT_DEFAULTS = {
     "FAKE_ONEPASSWORD_PORT": 28090,
     "FAKE_SLACK_PORT": 28091,
     "FIXTURE_SERVER_PORT": 28092,
+    # the `monitoring` profile (documentation/monitoring.md)
+    "PUBLIC_MONITORING_PORT": 8088,
+    "PROMETHEUS_PORT": 29090,
+    "ALERTMANAGER_PORT": 29093,
+    "DASHBOARD_PORT": 28095,
+    "STATSD_PORT": 29125,
+    "STATSD_EXPORTER_PORT": 29102,
+    "POSTGRES_EXPORTER_PORT": 29187,
+    "REDIS_EXPORTER_PORT": 29121,
+    "NODE_EXPORTER_PORT": 29100,
+    "HAPROXY_METRICS_PORT": 28405,
 }
 
 # Natively every program listens on loopback; each of these can be set.
@@ -48,6 +59,10 @@ DEFAULTS = {
     "DIAGNOSTICS_HOST": "127.0.0.1",
     "POSTGRES_HOST": "127.0.0.1",
     "REDIS_HOST": "127.0.0.1",
+    "PROMETHEUS_HOST": "127.0.0.1",
+    "ALERTMANAGER_HOST": "127.0.0.1",
+    "DASHBOARD_HOST": "127.0.0.1",
+    "HAPROXY_METRICS_BIND": "127.0.0.1",  # HAProxy's metrics listener (haproxy.cfg), never public
     "POSTGRES_USER": "airflow",
     "POSTGRES_DB": "airflow",
     "_AIRFLOW_WWW_USER_USERNAME": "admin",

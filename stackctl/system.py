@@ -15,7 +15,10 @@ PACKAGES = {
     "haproxy": "haproxy",
     "ssh": "openssh-client",  # the webhook fetches private origins over ssh with the deploy key
 }
-TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck")
+# the `monitoring` profile's programs (stackctl/monitoring.py; libmicrohttpd12: collectd's write_prometheus)
+MONITORING_PACKAGES = ("prometheus", "prometheus-node-exporter", "prometheus-postgres-exporter",
+                       "prometheus-redis-exporter", "collectd-core", "libmicrohttpd12")
+TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck", *MONITORING_PACKAGES)
 
 
 class MissingSystemPackage(RuntimeError):

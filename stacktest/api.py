@@ -13,6 +13,7 @@ PUBLIC = {
     "flower": "PUBLIC_FLOWER_PORT",
     "diagnostics": "PUBLIC_DIAGNOSTICS_PORT",
     "stats": "PUBLIC_STATS_PORT",
+    "monitoring": "PUBLIC_MONITORING_PORT",
 }
 
 

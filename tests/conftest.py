@@ -25,7 +25,9 @@ INTEGRATION_DAGS = Path(__file__).parent / "integration" / "dags"
 @pytest.fixture(scope="session")
 def native_stack() -> NativeStack:
     """One native stack for the integration tests, started from nothing in a temporary folder."""
-    with NativeStack.running({"STACK_EXTRA_DAGS_FOLDER": str(INTEGRATION_DAGS)}) as stack:
+    # with the `monitoring` profile on (tests/monitoring, tests/dashboard, tests/alerting read it)
+    env = {"STACK_EXTRA_DAGS_FOLDER": str(INTEGRATION_DAGS), "COMPOSE_PROFILES": "monitoring"}
+    with NativeStack.running(env) as stack:
         yield stack
 
 

@@ -1,0 +1,78 @@
+"""The `monitoring` profile natively: when it runs, and the configuration files its programs read.
+
+Prometheus' and collectd's files are written once, in docker-compose.yaml (`configs:` prometheus-yml and
+collectd-conf), with the compose network's names; here they get this machine's addresses and paths and are
+written to the state folder, where the programs (derived from the same services) read them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from stackctl import compose, system
+from stackctl.settings import Settings
+
+PROFILE = "monitoring"
+# compose config -> where the service finds it in its container (docker-compose.yaml)
+CONFIGS = {"prometheus-yml": "/etc/prometheus/prometheus.yml", "collectd-conf": "/etc/collectd/collectd.conf"}
+STATE_IN_CONTAINER = "/opt/airflow/state"
+PROJECT_IN_CONTAINER = "/opt/airflow/project"
+# a scrape target on the compose network: "service:port" in quotes, on a `targets:` line
+TARGET = re.compile(r'"([a-z][a-z0-9-]*):(\d+)"')
+
+
+def enabled(settings: Settings) -> bool:
+    """COMPOSE_PROFILES names `monitoring` (the same switch as under compose)."""
+    return switched_on(settings.values)
+
+
+def switched_on(values: Mapping[str, str]) -> bool:
+    return PROFILE in [p.strip() for p in (values.get("COMPOSE_PROFILES") or "").split(",")]
+
+
+def packages(values: Mapping[str, str]) -> tuple[str, ...]:
+    """The Debian packages its programs need, when it is on."""
+    return system.MONITORING_PACKAGES if switched_on(values) else ()
+
+
+def folder(settings: Settings) -> Path:
+    return settings.state_dir / "monitoring"
+
+
+def config_path(settings: Settings, container_path: str) -> Path:
+    """Where the native program reads the file its container reads at `container_path`."""
+    return folder(settings) / Path(container_path).name
+
+
+def write_configs(settings: Settings) -> None:
+    """Write each config of the profile (as compose resolves it) for the native programs; private, as
+    Prometheus' holds Flower's password."""
+    configs = compose.config(settings.values)["configs"]
+    root = folder(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    for name, container_path in CONFIGS.items():
+        path = config_path(settings, container_path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(native_text(settings, configs[name]["content"]))
+
+
+def native_text(settings: Settings, text: str) -> str:
+    """A config as compose resolved it -> this machine's: `$$` is compose's escaped `$`; every target is on
+    BIND_HOST; the state folder's file system is the one its folder lives on; paths are the checkout's."""
+    text = text.replace("$$", "$")
+    text = "\n".join(TARGET.sub(lambda m: f'"{settings["BIND_HOST"]}:{m.group(2)}"', line)
+                     if "targets:" in line else line for line in text.split("\n"))
+    text = text.replace(f'"{STATE_IN_CONTAINER}"', f'"{mount_point(settings.state_dir)}"')
+    return text.replace(PROJECT_IN_CONTAINER, str(settings.project_dir))
+
+
+def mount_point(path: Path) -> Path:
+    path = path.resolve()
+    while not os.path.ismount(path):
+        path = path.parent
+    return path

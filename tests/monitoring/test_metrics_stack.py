@@ -1,0 +1,69 @@
+"""The `monitoring` profile in the session's native stack: Prometheus scrapes every target, Airflow's StatsD
+metrics arrive after a DAG run, and the UI is behind the operators' login on the monitoring port."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+# Prometheus' scrape jobs (docker-compose.yaml, configs: prometheus-yml)
+JOBS = {"prometheus", "statsd", "webhook", "haproxy", "flower", "postgres", "redis", "node"}
+
+
+def prometheus(stack, path: str, **params) -> dict:
+    """Prometheus' API straight on its loopback port (the internal side; HAProxy's side is tested below)."""
+    url = f"http://127.0.0.1:{stack.settings['PROMETHEUS_PORT']}/prometheus/api/v1/{path}"
+    reply = requests.get(url, params=params, timeout=10)
+    reply.raise_for_status()
+    return reply.json()["data"]
+
+
+def wait_for(check, timeout: float = 90, what: str = ""):
+    """Poll `check` until it returns something true (scrapes come every 15 s; collectd flushes every 10 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(2)
+
+
+def test_prometheus_scrapes_every_target_and_each_is_up(native_stack):
+    def health():
+        targets = prometheus(native_stack, "targets", state="active")["activeTargets"]
+        return {t["labels"]["job"]: (t["health"], t["lastError"]) for t in targets}
+
+    last = wait_for(lambda: (h := health()) and all(state == "up" for state, _ in h.values()) and h) or health()
+    assert set(last) == JOBS
+    assert {job: state for job, state in last.items() if state[0] != "up"} == {}
+
+
+def test_airflow_metrics_arrive_after_a_dag_run(native_stack):
+    run_id = native_stack.trigger_dag("stack-smoke")
+    assert native_stack.wait_run("stack-smoke", run_id) == "success"
+
+    def series(query: str) -> list[dict]:
+        return prometheus(native_stack, "query", query=query)["result"]
+
+    heartbeats = wait_for(lambda: series("airflow_scheduler_heartbeat_total > 0"))
+    assert heartbeats, "no scheduler heartbeat counted in Prometheus"
+    runs = wait_for(lambda: series('airflow_dagrun_duration_by_dag_seconds_avg{dag_id="stack-smoke"}'))
+    assert [r["metric"]["state"] for r in runs] == ["success"]
+    assert float(runs[0]["value"][1]) > 0
+
+
+def test_prometheus_ui_is_behind_the_operators_login(native_stack):
+    url = native_stack.url("monitoring") + "/prometheus/graph"
+    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, auth=(native_stack.flower_auth[0], "wrong"), timeout=10).status_code == 401
+    page = requests.get(url, auth=native_stack.flower_auth, timeout=10)
+    assert page.status_code == 200
+    assert "Prometheus" in page.text
+    query = requests.get(native_stack.url("monitoring") + "/prometheus/api/v1/query", params={"query": "up"},
+                         auth=native_stack.flower_auth, timeout=10)
+    assert query.status_code == 200
+    assert query.json()["data"]["result"]
