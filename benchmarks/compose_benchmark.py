@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.deploy_latency import Bench, percentile
-from benchmarks.stack_benchmark import pss_mib, total_pss_mib
+from benchmarks.processes import pss_of, total_pss_mib
 from stacktest.compose import ComposeStack, make_origin, test_env
 from stacktest.gitrepo import GITCONFIG
 from stacktest.native import NativeStack, new_state_dir
@@ -56,7 +56,7 @@ def compose_pss_mib(stack: ComposeStack) -> tuple[float, int]:
                                  capture_output=True, text=True, check=True).stdout)
         root = psutil.Process(pid)
         pids.update([pid, *(child.pid for child in root.children(recursive=True))])
-    return pss_mib(pids), len(pids)
+    return pss_of(pids), len(pids)
 
 
 def docker_stats_mib(stack: ComposeStack) -> float:

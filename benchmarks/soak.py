@@ -22,7 +22,7 @@ from contextlib import ExitStack
 import psutil
 
 from benchmarks.deploy_latency import Bench, percentile
-from benchmarks.stack_benchmark import pss_mib, unique_processes
+from benchmarks.processes import members, pss_of
 from stacktest.compose import make_origin
 from stacktest.native import NativeStack, new_state_dir
 
@@ -55,8 +55,8 @@ def database_mib(stack: NativeStack) -> float:
 
 
 def sample(stack: NativeStack) -> dict:
-    pids = unique_processes(stack.state_dir)
-    return {"at": time.monotonic(), "pss": pss_mib(pids), "files": open_files(pids), "db": database_mib(stack),
+    pids = {m.pid for m in members(stack.state_dir)}
+    return {"at": time.monotonic(), "pss": pss_of(pids), "files": open_files(pids), "db": database_mib(stack),
             "processes": len(pids)}
 
 

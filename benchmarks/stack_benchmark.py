@@ -1,113 +1,355 @@
-"""Benchmark the native stack: cold start to all healthy, memory (PSS), trigger-to-success through Celery.
+"""Every figure of the native stack in one run, the shipped settings beside Airflow's defaults.
 
-Run by hand (not a test): `.venv/bin/python -m benchmarks.stack_benchmark --runs 20 [--set KEY=VALUE]`
-It starts a fresh stack in a temporary folder on free ports, prints a Markdown table, and stops the stack.
+Run by hand (not a test), on a quiet machine:
+    .venv/bin/python -m benchmarks.stack_benchmark --runs 3          # about 20 minutes
+    .venv/bin/python -m benchmarks.stack_benchmark --runs 1 --triggers 5 --deploys 3    # a quick check
+Each run of each variant starts a fresh stack in a temporary folder on free ports, in GitOps mode on a local
+bare origin holding this checkout's dags/ (development mode: the 1Password, Slack and NWS fakes run and are
+counted apart), worker concurrency 4. It measures the cold start (with its timeline), trigger -> success of
+stack-smoke through HAProxy, deploy POST -> DAG visible through the webhook, memory (PSS) and idle CPU per
+program, and a second `up` on the same state folder. The variants alternate run by run so a disturbance hits
+both. It prints Markdown tables (min / median / max over the runs) and records the figures in
+benchmarks/results.json. `--set KEY=VALUE` tries a setting on top of every variant (then nothing is recorded).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import shlex
+import shutil
+import subprocess
+import sys
 import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.util import find_spec
+from pathlib import Path
 
-import psutil
+import requests
+import yaml
 
-from stacktest.native import NativeStack, new_state_dir, processes_under
+from benchmarks import processes, results
+from benchmarks.deploy_latency import Bench
+from stackctl.settings import PROJECT_DIR
+from stacktest.deploys import StackOrigin
+from stacktest.gitrepo import GITCONFIG
+from stacktest.native import NativeStack, new_state_dir
 
-
-def unique_processes(state_dir) -> set[int]:
-    pids = set()
-    for proc in processes_under(state_dir):
-        pids.add(proc.pid)
-        try:
-            pids.update(child.pid for child in proc.children(recursive=True))
-        except psutil.Error:
-            pass
-    return pids
-
-
-def pss_mib(pids: set[int]) -> float:
-    """Proportional set size of these processes together (shared pages counted once across them)."""
-    total = 0
-    for pid in pids:
-        try:
-            total += psutil.Process(pid).memory_full_info().pss
-        except psutil.Error:
-            pass
-    return total / 2**20
-
-
-def total_pss_mib(state_dir) -> tuple[float, int]:
-    pids = unique_processes(state_dir)
-    return pss_mib(pids), len(pids)
-
-
-def by_program(state_dir) -> dict[str, tuple[float, float]]:
-    """Program (direct child of supervisord) -> (PSS MiB, CPU % of one core over 10 s idle), whole families."""
-    supervisord = [p for p in processes_under(state_dir) if "supervisord" in " ".join(p.cmdline())]
-    families = {}
-    for child in supervisord[0].children():
-        family = [child, *child.children(recursive=True)]
-        # setproctitle rewrites some command lines (gunicorn, celery): keep the pid so none collide
-        name = f"{' '.join(child.cmdline())[:48].replace(str(state_dir), '$STATE')} ({child.pid})"
-        for member in family:
-            member.cpu_percent(None)
-        families[name] = family
-    time.sleep(10)
-    result = {}
-    for name, family in families.items():
-        pss = cpu = 0.0
-        for member in family:
-            try:
-                pss += member.memory_full_info().pss / 2**20
-                cpu += member.cpu_percent(None)
-            except psutil.Error:
-                pass
-        result[name] = (pss, cpu)
-    return result
+DAG_ID = "stack-smoke"
+# The Airflow settings docker-compose.yaml tunes (each `${NAME:-shipped value}` there, so a variant can set it):
+# the `airflow-defaults` variant sets every one to Airflow's own default. Not here: the deploy machinery's own
+# settings (the GitOps bundle, [core] min_serialized_dag_update_interval=0, which lets a deploy show at once),
+# which both variants keep.
+TUNING = (
+    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL",
+    "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL",
+    "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES",
+)
+GOALS = {  # figure -> (unit, upper limit or None): issue 13
+    "cold_start": ("s", 30.0),
+    "second_up": ("s", 15.0),
+    "memory_pss": ("MiB", 1536.0),
+    "memory_pss_dev_fakes": ("MiB", None),
+    "idle_cpu": ("% of one core", 10.0),
+    "trigger_to_success_p50": ("s", 1.0),
+    "trigger_to_success_p95": ("s", 2.0),
+    "deploy_to_visible_p50": ("s", 1.5),
+    "deploy_to_visible_p95": ("s", None),
+}
+# Where trigger -> success goes, from the API's own timestamps of each run and its task.
+PHASES = (
+    ("API: trigger -> run queued", "trigger", "run_queued"),
+    ("scheduler: run queued -> running", "run_queued", "run_start"),
+    ("scheduler: run running -> task queued", "run_start", "ti_queued"),
+    ("Celery + worker: task queued -> started", "ti_queued", "ti_start"),
+    ("task: started -> ended", "ti_start", "ti_end"),
+    ("scheduler: task ended -> run ended", "ti_end", "run_end"),
+    ("client: run ended -> seen through the API", "run_end", "seen"),
+)
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+def airflow_default(name: str) -> str:
+    """Airflow's default of AIRFLOW__SECTION__KEY, from the installed Airflow's config template."""
+    _, section, key = name.lower().split("__", 2)
+    spec = find_spec("airflow")
+    if not spec or not spec.submodule_search_locations:
+        raise RuntimeError("Airflow is not installed in this Python (run with .venv/bin/python)")
+    template = Path(next(iter(spec.submodule_search_locations))) / "config_templates" / "config.yml"
+    options = (yaml.safe_load(template.read_text()).get(section) or {}).get("options") or {}
+    if key not in options or options[key].get("default") is None:
+        raise RuntimeError(f"{name}: Airflow {template} has no default for [{section}] {key}")
+    return str(options[key]["default"])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra setting for the stack, e.g. AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=1")
-    args = parser.parse_args()
-    state_dir = new_state_dir()
-    started = time.monotonic()
-    stack = NativeStack.start(state_dir, dict(item.split("=", 1) for item in args.set))
-    cold = time.monotonic() - started
+def variants(only: list[str] | None) -> dict[str, dict[str, str]]:
+    every = {"shipped": {}, "airflow-defaults": {name: airflow_default(name) for name in TUNING}}
+    unknown = set(only or ()) - set(every)
+    if unknown:
+        raise SystemExit(f"--only: no variant {', '.join(sorted(unknown))} (there are {', '.join(every)})")
+    return {name: env for name, env in every.items() if not only or name in only}
+
+
+@dataclass
+class Run:
+    """What one run of one variant measured."""
+
+    cold_start: float = 0.0
+    second_up: float = 0.0
+    timeline: dict | None = None  # the cold start's, then the second `up`'s
+    second_timeline: dict | None = None
+    triggers: list[float] = field(default_factory=list)
+    phases: dict[str, list[float]] = field(default_factory=dict)
+    deploys: list[float] = field(default_factory=list)
+    pss: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    processes: list[tuple[str, str, float]] = field(default_factory=list)
+
+    def figures(self) -> dict[str, float]:
+        pss_fakes = sum(v for k, v in self.pss.items() if k in processes.DEV_FAKES)
+        found = {"cold_start": self.cold_start, "second_up": self.second_up,
+                 "memory_pss": sum(self.pss.values()) - pss_fakes, "memory_pss_dev_fakes": pss_fakes,
+                 "idle_cpu": sum(self.cpu.values())}
+        if self.triggers:
+            found |= {"trigger_to_success_p50": results.percentile(self.triggers, 50),
+                      "trigger_to_success_p95": results.percentile(self.triggers, 95)}
+        if self.deploys:
+            found |= {"deploy_to_visible_p50": results.percentile(self.deploys, 50),
+                      "deploy_to_visible_p95": results.percentile(self.deploys, 95)}
+        return found
+
+
+def make_origin(root: Path) -> StackOrigin:
+    """A bare origin holding this checkout's dags/ (tracked files only), as the team's repository would."""
+    origin = StackOrigin(root / "origin.git", root / "clone")
+    tracked = subprocess.run(["git", "ls-files", "dags"], cwd=PROJECT_DIR, capture_output=True, text=True,
+                             check=True).stdout.split()
+    for name in tracked:
+        (origin.work / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PROJECT_DIR / name, origin.work / name)
+    origin.commit({}, "the stack's DAGs")
+    return origin
+
+
+def api_time(value: str | None) -> float | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+
+
+def wait_success(stack: NativeStack, run_id: str, timeout: float = 120) -> float:
+    """Poll the run every 50 ms (the harness's own wait polls every 0.3 s); the moment it was seen a success."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
+        state = response.json().get("state") if response.status_code == 200 else None
+        if state == "success":
+            return time.time()
+        if state == "failed":
+            raise RuntimeError(f"{DAG_ID} run {run_id} failed")
+        time.sleep(0.05)
+    raise TimeoutError(f"{DAG_ID} run {run_id} did not succeed within {timeout} s")
+
+
+def trigger_runs(stack: NativeStack, count: int, run: Run) -> None:
+    """Trigger -> success, one run after another after a warm-up run, and where each one's time went."""
+    stack.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
+    wait_success(stack, stack.trigger_dag(DAG_ID))
+    for _ in range(count):
+        begin = time.time()
+        response = stack.api("POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None})
+        response.raise_for_status()
+        run_id = response.json()["dag_run_id"]
+        seen = wait_success(stack, run_id)
+        run.triggers.append(seen - begin)
+        dagrun = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}").json()
+        [ti] = stack.task_instances(DAG_ID, run_id)
+        moments = {"trigger": begin, "run_queued": api_time(dagrun.get("queued_at")),
+                   "run_start": api_time(dagrun.get("start_date")), "ti_queued": api_time(ti.get("queued_when")),
+                   "ti_start": api_time(ti.get("start_date")), "ti_end": api_time(ti.get("end_date")),
+                   "run_end": api_time(dagrun.get("end_date")), "seen": seen}
+        for phase, start, end in PHASES:
+            if moments[start] is not None and moments[end] is not None:
+                run.phases.setdefault(phase, []).append(moments[end] - moments[start])
+
+
+def deploy_runs(stack: NativeStack, origin: StackOrigin, count: int, run: Run) -> None:
+    bench = Bench(stack.url("webhook"), stack.url("airflow"), origin.bare, stack.settings["WEBHOOK_KEY"],
+                  *stack.admin, f"bench_{uuid.uuid4().hex[:6]}")
+    rows = bench.run(count)
+    missing = sum(1 for _, visible in rows if visible is None)
+    if missing:
+        raise RuntimeError(f"{missing} of {count} deploys never became visible")
+    run.deploys = [visible for _, visible in rows]
+
+
+def idle(state_dir: Path, settle: float, seconds: float, run: Run) -> None:
+    """Memory by program once the stack has been idle `settle` s, then CPU by program over `seconds` s."""
+    time.sleep(settle)
+    run.pss = processes.by_program(state_dir)
+    run.processes = processes.by_process(state_dir)
+    before, started = processes.cpu_by_program(state_dir), time.monotonic()
+    time.sleep(seconds)
+    after, elapsed = processes.cpu_by_program(state_dir), time.monotonic() - started
+    run.cpu = {name: max(0.0, after.get(name, 0.0) - before.get(name, 0.0)) / elapsed * 100 for name in after}
+
+
+def timeline(stack: NativeStack) -> dict | None:
+    """The last `up`'s steps and each program's start to healthy (stackctl.timeline), if `up` wrote them."""
     try:
-        stack.trigger_dag("stack-smoke")  # warm-up run, not counted
-        latencies = []
-        for _ in range(args.runs):
-            begin = time.monotonic()
-            run_id = stack.trigger_dag("stack-smoke")
-            assert stack.wait_run("stack-smoke", run_id) == "success"
-            latencies.append(time.monotonic() - begin)
-        time.sleep(2)
-        memory, processes = total_pss_mib(state_dir)
-        programs = by_program(state_dir)
+        from stackctl import timeline as up_timeline
+    except ImportError:  # a checkout from before `up` kept its timeline
+        return None
+    return up_timeline.load(stack.state_dir)
+
+
+def render_timeline(found: dict) -> list[str]:
+    try:
+        from stackctl import timeline as up_timeline
+    except ImportError:
+        return []
+    return up_timeline.render(found).splitlines()
+
+
+def one_run(env: dict[str, str], args) -> Run:
+    run = Run()
+    state_dir = new_state_dir()
+    try:
+        # inside the state folder, which `up` hands to the stack's user (it fetches from here)
+        origin = make_origin(state_dir / "bench-origin")
+        env = {**env, "DAG_SOURCE": "gitops", "DEPLOY_REPO_URL": str(origin.bare),
+               "WORKER_CONCURRENCY": "4"}
+        started = time.monotonic()
+        stack = NativeStack.start(state_dir, env)
+        run.cold_start = time.monotonic() - started
+        try:
+            run.timeline = timeline(stack)
+            trigger_runs(stack, args.triggers, run)
+            deploy_runs(stack, origin, args.deploys, run)
+            idle(state_dir, args.settle, args.idle_seconds, run)
+            stack.stop()
+            started = time.monotonic()
+            again = stack.run("up", timeout=600)
+            run.second_up = time.monotonic() - started
+            run.second_timeline = timeline(stack)
+            if again.returncode != 0:
+                raise RuntimeError(f"the second `up` failed:\n{again.stdout}{again.stderr}")
+        finally:
+            stack.stop()
     finally:
-        stack.stop()
-    print("| measure | value |")
-    print("|---|---|")
-    print(f"| cold start to all healthy (fresh state folder, venv installed) | {cold:.1f} s |")
-    print(f"| memory, whole stack (PSS, {processes} processes, worker concurrency 4) | {memory:.0f} MiB |")
-    print(f"| trigger to success, stack-smoke, {args.runs} runs: p50 / p95 / max | "
-          f"{statistics.median(latencies):.2f} / {percentile(latencies, 95):.2f} / {max(latencies):.2f} s |")
-    print(f"| idle CPU, whole stack (10 s) | {sum(cpu for _, cpu in programs.values()):.0f} % of one core |")
-    print()
-    print("| program | PSS MiB | idle CPU % |")
-    print("|---|---|---|")
-    for name, (pss, cpu) in sorted(programs.items(), key=lambda item: -item[1][0]):
-        print(f"| {name} | {pss:.0f} | {cpu:.1f} |")
+        shutil.rmtree(state_dir, ignore_errors=True)
+    return run
+
+
+def cells(values: list[float], digits: int) -> str:
+    low, middle, high = results.summary(values)
+    return f"{low:.{digits}f} / **{middle:.{digits}f}** / {high:.{digits}f}"
+
+
+def per_run(runs: list[Run], name: str) -> list[float]:
+    return [r.figures()[name] for r in runs if name in r.figures()]
+
+
+def report(measured: dict[str, list[Run]], args) -> list[str]:
+    names = list(measured)
+    lines = [f"| figure | goal | {' | '.join(names)} |", "|---|---|" + "---|" * len(names)]
+    for figure, (unit, goal) in GOALS.items():
+        digits = 0 if unit in ("MiB",) else 1 if unit.startswith("%") else 2
+        row = [cells(per_run(runs, figure), digits) if per_run(runs, figure) else "—" for runs in measured.values()]
+        limit = "—" if goal is None else f"≤ {goal:g}"
+        lines.append(f"| {figure.replace('_', ' ')} ({unit}) | {limit} | {' | '.join(row)} |")
+    lines += ["", "Where trigger -> success goes (median of each run's median, s):", "",
+              f"| phase | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
+    for phase, _, _ in PHASES:
+        row = [cells([results.percentile(r.phases[phase], 50) for r in runs if phase in r.phases], 2)
+               if any(phase in r.phases for r in runs) else "—" for runs in measured.values()]
+        lines.append(f"| {phase} | {' | '.join(row)} |")
+    programs = sorted({p for runs in measured.values() for r in runs for p in r.pss},
+                      key=lambda p: -max(r.pss.get(p, 0) for runs in measured.values() for r in runs))
+    lines += ["", "Memory (PSS MiB) and idle CPU (% of one core) by program, median over the runs:", "",
+              f"| program | {' | '.join(f'{n} PSS | {n} CPU' for n in names)} |",
+              "|---|" + "---|---|" * len(names)]
+    for program in programs:
+        row = []
+        for runs in measured.values():
+            row += [f"{results.summary([r.pss.get(program, 0) for r in runs])[1]:.0f}",
+                    f"{results.summary([r.cpu.get(program, 0) for r in runs])[1]:.1f}"]
+        lines.append(f"| {program} | {' | '.join(row)} |")
+    for name, runs in measured.items():
+        lines += ["", f"Processes of the last `{name}` run (PSS MiB, over 5 MiB):", ""]
+        lines += [f"    {pss:6.0f}  {program:28s} {title}" for program, title, pss in runs[-1].processes if pss > 5]
+        for label, found in (("cold start", runs[-1].timeline), ("second `up`", runs[-1].second_timeline)):
+            if found:
+                lines += ["", f"Timeline of the {label} of the last `{name}` run:", ""]
+                lines += [f"    {line}" for line in render_timeline(found)]
+    return lines
+
+
+def record(measured: dict[str, list[Run]], command: str, load: str) -> list[results.Figure]:
+    figures = []
+    commit = results.git_commit()
+    for variant, runs in measured.items():
+        for name, (unit, goal) in GOALS.items():
+            values = per_run(runs, name)
+            if values:
+                figures.append(results.figure(f"native.{variant}.{name}", values, unit, goal, command, load,
+                                              commit))
+        for program in sorted({p for r in runs for p in r.pss}):
+            figures.append(results.figure(f"native.{variant}.pss.{program}", [r.pss.get(program, 0) for r in runs],
+                                          "MiB", None, command, load, commit))
+            figures.append(results.figure(f"native.{variant}.idle_cpu.{program}",
+                                          [r.cpu.get(program, 0) for r in runs], "% of one core", None, command,
+                                          load, commit))
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n", 2)[2],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="fresh stacks per variant (default 3)")
+    parser.add_argument("--triggers", type=int, default=20, help="stack-smoke runs per stack (default 20)")
+    parser.add_argument("--deploys", type=int, default=10, help="deploys per stack (default 10)")
+    parser.add_argument("--idle-seconds", type=float, default=30, help="idle CPU window (default 30)")
+    parser.add_argument("--settle", type=float, default=10, help="idle seconds before measuring (default 10)")
+    parser.add_argument("--only", action="append", help="this variant only: shipped or airflow-defaults")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting on top of every variant, e.g. AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=1")
+    parser.add_argument("--no-record", action="store_true", help="leave benchmarks/results.json as it is")
+    args = parser.parse_args()
+    if args.runs < 1 or args.triggers < 1 or args.deploys < 1:
+        parser.error("--runs, --triggers and --deploys must be at least 1")
+    bad = [item for item in args.set if "=" not in item]
+    if bad:
+        parser.error(f"--set {bad[0]!r}: write KEY=VALUE")
+    extra = dict(item.split("=", 1) for item in args.set)
+    command = shlex.join([".venv/bin/python", "-m", "benchmarks.stack_benchmark", *sys.argv[1:]])
+    load = f"load average {os.getloadavg()[0]:.1f} when it started"
+    os.environ["GIT_CONFIG_GLOBAL"] = str(GITCONFIG)  # the benchmark pushes into an origin the stack user owns
+    chosen = variants(args.only)
+    measured: dict[str, list[Run]] = {name: [] for name in chosen}
+    started = time.monotonic()
+    for number in range(1, args.runs + 1):
+        for name, env in chosen.items():
+            print(f"run {number}/{args.runs}, {name}: starting ({time.monotonic() - started:.0f} s so far)",
+                  file=sys.stderr)
+            measured[name].append(one_run({**env, **extra}, args))
+    print(f"Command: `{command}` ({load}; {time.monotonic() - started:.0f} s in all)\n")
+    print("\n".join(report(measured, args)))
+    figures = record(measured, command, load)
+    if args.set or args.no_record:
+        print("\n(not recorded: --set or --no-record)")
+        return 0
+    old = results.load()
+    results.record(figures)
+    print("\nRecorded in benchmarks/results.json:")
+    print("\n".join(f"    {line}" for line in results.compare(old, [f for f in figures if "." not in
+                                                                     f.name.split(".", 2)[2]])))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        sys.exit(main())
+    except requests.RequestException as error:
+        sys.exit(f"stack_benchmark: the stack did not answer: {error}")
