@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from stacksettings import EnvSettings, Port
+from stacksettings.variables import BindHost
 
 
 class Settings(EnvSettings):
     """BIND_HOST, DASHBOARD_PORT, the sources' URLs and Airflow login (the compose service sets them), the team's
     time zone."""
 
-    host: str = Field("127.0.0.1", validation_alias="BIND_HOST")
+    host: BindHost
     port: Port = Field(8090, validation_alias="DASHBOARD_PORT")
     # Prometheus under its route prefix (http://prometheus:9090/prometheus), the webhook's status page
     prometheus_url: str = Field(validation_alias="PROMETHEUS_URL")
@@ -22,7 +23,8 @@ class Settings(EnvSettings):
     # a Viewer account airflow-init makes (stackctl/init.py): reads runs and tasks, changes nothing
     airflow_username: str = Field(validation_alias="DASHBOARD_AIRFLOW_USERNAME")
     airflow_password: str = Field(validation_alias="DASHBOARD_AIRFLOW_PASSWORD", repr=False, min_length=1)
-    timezone: str = Field(validation_alias="TEAM_TIMEZONE")  # days and hours on the charts are the team's
+    # days and hours on the charts are the team's (the same default as dagutils.team's, for the DAGs)
+    timezone: str = Field("America/Chicago", validation_alias="TEAM_TIMEZONE")
     timeout: float = Field(5.0, gt=0, le=60, validation_alias="DASHBOARD_SOURCE_TIMEOUT")
 
     @field_validator("prometheus_url", "webhook_url", "airflow_url")
