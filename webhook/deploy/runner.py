@@ -12,7 +12,7 @@ import os
 import threading
 import time
 
-from webhook.deploy import pipeline, queue
+from webhook.deploy import notify, pipeline, queue
 from webhook.deploy.git import GitError
 from webhook.deploy.lock import Lease
 from webhook.deploy.pipeline import Context
@@ -157,6 +157,7 @@ class Runner:
                 self.ctx.history.append({"id": record["id"], "state": "failed", "result": "failed",
                                          "reason": reason, "retryable": True,
                                          "finished_at": round(time.time(), 3)})
+                notify.announce({**record, "state": "failed", "reason": reason})  # as every other failure
             log.warning("event=fetch_failed error=%s", exc)
             return []
         # Requests that arrived during the fetch join this batch (a rollback among them waits for the next).
