@@ -49,13 +49,23 @@ def test_every_compose_service_is_a_native_program_or_says_why_not(stack, name):
 
 def test_the_reasons(tmp_path):
     development = services.load(settings_for(tmp_path))
-    assert set(development.without) == {"airflow-cli", "smee-relay"}  # a command; SMEE_URL is not set
+    # a command; SMEE_URL is not set; COMPOSE_PROFILES does not name `monitoring`
+    assert set(development.without) - MONITORING == {"airflow-cli", "smee-relay"}
+    assert MONITORING <= set(development.without)
     assert "SMEE_URL" in development.without["smee-relay"]
     production = services.load(settings_for(
         tmp_path, ENVIRONMENT="production", DAG_SOURCE="worktree", OP_API_TOKEN="dag-token-0123456789",
         WEBHOOK_KEY=""))
-    assert set(production.without) == {"airflow-cli", "smee-relay", "fake-onepassword", "fake-slack",
-                                       "fixture-server"}
+    assert set(production.without) - MONITORING == {"airflow-cli", "smee-relay", "fake-onepassword", "fake-slack",
+                                                    "fixture-server"}
+    monitored = services.load(settings_for(tmp_path, COMPOSE_PROFILES="dev,monitoring"))
+    assert MONITORING <= set(monitored.programs)
+
+
+# the `monitoring` profile's services of stackctl/monitoring.py (the dashboard's and Alertmanager's among them)
+MONITORING = {name for name, service in compose.config(
+    {k: "x" for k in ("POSTGRES_PASSWORD",)}, lenient=True)["services"].items()
+    if "monitoring" in (service.get("profiles") or ())}
 
 
 @pytest.mark.parametrize("name", ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
