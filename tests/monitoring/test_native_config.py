@@ -1,0 +1,80 @@
+"""The `monitoring` profile natively: the switch, and Prometheus' and collectd's files written from the compose
+file's `configs:` with this machine's addresses (stackctl/monitoring.py)."""
+
+from __future__ import annotations
+
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stackctl import monitoring, services
+from stackctl.settings import GENERATED_SECRETS, PROJECT_DIR, load
+
+# the jobs and the settings holding each one's port here
+JOBS = {"prometheus": "PROMETHEUS_PORT", "webhook": "WEBHOOK_PORT", "haproxy": "HAPROXY_METRICS_PORT",
+        "flower": "FLOWER_PORT", "postgres": "POSTGRES_EXPORTER_PORT", "redis": "REDIS_EXPORTER_PORT",
+        "node": "NODE_EXPORTER_PORT", "statsd": "STATSD_EXPORTER_PORT"}
+
+
+def settings_for(tmp_path: Path, **extra: str):
+    return load({"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": "", "STACK_VENV": sys.prefix,
+                 "STACK_PORT_OFFSET": "7", **{name: f"{name.lower()}-value-0123456789" for name in GENERATED_SECRETS},
+                 **extra})
+
+
+@pytest.mark.parametrize(("profiles", "on"), [("monitoring", True), ("dev, monitoring", True), ("dev", False),
+                                              ("", False), ("monitoring-extra", False)])
+def test_the_switch_is_compose_profiles(tmp_path, profiles, on):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES=profiles)
+    assert monitoring.enabled(settings) is on
+    stack = services.load(settings)
+    assert ("prometheus" in stack.programs) is on
+    assert bool(monitoring.packages(settings.values)) is on
+
+
+def test_prometheus_scrapes_each_program_where_it_listens_here(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+    monitoring.write_configs(settings)
+    path = monitoring.config_path(settings, "/etc/prometheus/prometheus.yml")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds Flower's password
+    config = yaml.safe_load(path.read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert targets == {job: [f"127.0.0.1:{settings.ports[port]}"] for job, port in JOBS.items()}
+    assert config["rule_files"] == [str(PROJECT_DIR / "monitoring" / "prometheus" / "rules" / "*.yml")]
+    flower = next(job for job in config["scrape_configs"] if job["job_name"] == "flower")
+    assert flower["basic_auth"]["password"] == settings["FLOWER_PASSWORD"]
+    assert "$$" not in path.read_text() and "${1}" in path.read_text()  # compose's escaped `$`, unescaped
+    # the state folder's file system is the one it lives on here
+    node = next(job for job in config["scrape_configs"] if job["job_name"] == "node")
+    assert node["metric_relabel_configs"][0]["regex"] == str(monitoring.mount_point(tmp_path))
+    # the program reads it there, and keeps its data in the state folder
+    argv = services.load(settings).programs["prometheus"].argv
+    assert argv[argv.index("--config.file") + 1] == str(path)
+    assert argv[argv.index("--storage.tsdb.path") + 1] == str(tmp_path / "prometheus")
+
+
+def test_prometheus_accepts_the_native_file(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+    monitoring.write_configs(settings)
+    path = monitoring.config_path(settings, "/etc/prometheus/prometheus.yml")
+    # promtool: Debian's prometheus package (stackctl/system.py TEST_PACKAGES installs it for the tests)
+    check = subprocess.run(["promtool", "check", "config", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_collectd_listens_for_statsd_on_loopback(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+    monitoring.write_configs(settings)
+    text = monitoring.config_path(settings, "/etc/collectd/collectd.conf").read_text()
+    statsd = re.search(r"<Plugin statsd>(.*?)</Plugin>", text, re.S).group(1)
+    prom = re.search(r"<Plugin write_prometheus>(.*?)</Plugin>", text, re.S).group(1)
+    assert 'Host "127.0.0.1"' in statsd and f'Port "{settings.ports["STATSD_PORT"]}"' in statsd
+    assert 'Host "127.0.0.1"' in prom and f'Port "{settings.ports["STATSD_EXPORTER_PORT"]}"' in prom
+    scheduler = services.load(settings).programs["airflow-scheduler"].env
+    assert (scheduler["AIRFLOW__METRICS__STATSD_HOST"], scheduler["AIRFLOW__METRICS__STATSD_PORT"]) == \
+        ("127.0.0.1", str(settings.ports["STATSD_PORT"]))
