@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from stackctl import (
+    alerting,
     backup,
     bootstrap,
     health,
@@ -184,6 +185,7 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
         redis.write_config(settings)
         if monitoring.enabled(settings):
             monitoring.write_configs(settings)
+            alerting.write_config(settings)
         Path(settings["DIAGNOSTICS_DIR"]).mkdir(parents=True, exist_ok=True)
         (settings.state_dir / "logs").mkdir(exist_ok=True)
         if apart:

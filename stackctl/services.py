@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stackctl import compose, devservices, monitoring, native, system
+from stackctl import alerting, compose, devservices, monitoring, native, system
 from stackctl.settings import Settings
 
 # ---- what Compose cannot say: the one table of native facts -------------------------------------------------
@@ -72,6 +72,7 @@ PATHS: dict[str, Callable[[Settings], Path | str]] = {
     "devtools/onepassword-items.example.json": devservices.items_file,  # the editable copy `up` makes
     **{inside: (lambda s, inside=inside: monitoring.config_path(s, inside))  # stackctl/monitoring.py writes them
        for inside in monitoring.CONFIGS.values()},
+    alerting.CONTAINER_PATH: alerting.config_path,  # stackctl/alerting.py writes it
 }
 # What the images give their programs that a native program needs said: PostgreSQL's data and socket folders.
 IMAGE_ARGS: dict[str, Callable[[Settings], list[str]]] = {
@@ -201,6 +202,11 @@ def _seconds(duration: str | None) -> float | None:
         return None
     units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
     return sum(float(n) * units[u] for n, u in re.findall(r"([\d.]+)(ms|h|m|s)", duration))
+
+
+def native_text(settings: Settings, service: str, text: str) -> str:
+    """A file a service reads, written with the compose network's names, ports and paths -> this machine's."""
+    return _Mapper(settings, service).value(text)
 
 
 class _Mapper:

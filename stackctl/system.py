@@ -16,9 +16,11 @@ PACKAGES = {
     "ssh": "openssh-client",  # the webhook fetches private origins over ssh with the deploy key
 }
 # the `monitoring` profile's programs (stackctl/monitoring.py; libmicrohttpd12: collectd's write_prometheus)
-MONITORING_PACKAGES = ("prometheus", "prometheus-node-exporter", "prometheus-postgres-exporter",
-                       "prometheus-redis-exporter", "collectd-core", "libmicrohttpd12")
-TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck", *MONITORING_PACKAGES)
+MONITORING_PACKAGES = ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter",
+                       "prometheus-postgres-exporter", "prometheus-redis-exporter", "collectd-core", "libmicrohttpd12")
+# prometheus-blackbox-exporter: tests/alerting probes HAProxy's certificate with it
+TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck", "prometheus-blackbox-exporter",
+                 *MONITORING_PACKAGES)
 
 
 class MissingSystemPackage(RuntimeError):

@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from stacktest.airflow_home import slack_connection
 from stacktest.net import free_port, free_ports
@@ -59,8 +59,8 @@ class AirflowSeries:
         # Counters as collectd's write_prometheus serves them (statsd-exporter), renamed as Prometheus does
         self.beats = [Counter(name, "heartbeats", registry=registry)
                       for name in ("airflow_scheduler_heartbeat", "airflow_dag_processor_heartbeat")]
-        # a timer's count per interval: 1 in an interval with a successful run, 0 in the others
-        self.runs = Gauge("airflow_dagrun_duration_by_dag_count", "runs", ["dag_id", "state"], registry=registry)
+        self.finished = Counter("airflow_ti_finish_by_task", "finished tasks", ["dag_id", "task_id", "state"],
+                                registry=registry)
         self.alive = threading.Event()
         self.alive.set()
         self.server, _ = start_http_server(0, "127.0.0.1", registry)
@@ -73,8 +73,9 @@ class AirflowSeries:
         while self.alive.is_set():
             for beat in self.beats:
                 beat.inc()
-            # collectd's interval (2 s here) is longer than the scrape interval (1 s), so each is seen
-            self.runs.labels("canary", "success").set(ticks // 4 % 2)
+            if ticks % 4 == 0:  # a canary run every 2 s, each of its tasks succeeding
+                for task in ("check_source", "check_stack", "late_demo"):
+                    self.finished.labels("canary", task, "success").inc()
             ticks += 1
             time.sleep(0.5)
 
@@ -175,7 +176,7 @@ def test_each_alert_fires_once_when_its_condition_is_produced_and_a_healthy_stac
     prometheus, slack = running["prometheus"], running["slack"]
     # healthy: every source is scraped and every series a rule reads exists...
     series = ['airflow_scheduler_heartbeat_total', 'airflow_dag_processor_heartbeat_total',
-              'airflow_dagrun_duration_by_dag_count{dag_id="canary",state="success"}', 'redis_key_size{key="default"}',
+              'airflow_ti_finish_by_task_total{dag_id="canary",state="success"}', 'redis_key_size{key="default"}',
               'probe_ssl_earliest_cert_expiry', 'node_filesystem_avail_bytes{state_folder="yes"}']
     wait_for(lambda: all(query(prometheus, s) for s in series), 60, "every series the rules read")
     # ...and for longer than the rules' `for:` nothing is pending, firing or posted
