@@ -27,6 +27,9 @@ HOSTNAMES = {
     "DIAGNOSTICS_HOSTNAME": "diagnostics.example.test",
 }
 PUBLIC_PORTS = ("airflow", "webhook", "flower", "diagnostics", "stats", "https")
+# the `monitoring` profile's public port and HAProxy's internal metrics listener
+MONITORING_PORTS = ("monitoring", "metrics")
+MONITORING_BACKENDS = ("dashboard", "prometheus", "alertmanager")
 WORKER_PORTS = ("worker_api", "worker_postgres", "worker_redis")
 BACKENDS = ("airflow", "webhook", "flower", "diagnostics")
 
@@ -61,6 +64,12 @@ def native_env(ports, backends, extra=None):
         "FLOWER_USERNAME": USERNAME,
         "FLOWER_PASSWORD": PASSWORD,
         "HAPROXY_STATS_PASSWORD": STATS_PASSWORD,
+        "PUBLIC_MONITORING_PORT": str(ports.get("monitoring", 18088)),
+        "HAPROXY_METRICS_BIND": "127.0.0.1",
+        "HAPROXY_METRICS_PORT": str(ports.get("metrics", 18405)),
+        # the profile is off: nothing listens on port 9 (discard) here; tests that want them pass their own
+        **{f"{name.upper()}_HOST": "127.0.0.1" for name in MONITORING_BACKENDS},
+        **{f"{name.upper()}_PORT": "9" for name in MONITORING_BACKENDS},
     }
     env.update(extra or {})
     return env
@@ -120,7 +129,7 @@ def start_stack(tmp_dir, extra_env=None, workers=False, wait_healthy=True):
     backends = {name: Backend(name) for name in BACKENDS}
     backend_ports = {name: backend.port for name, backend in backends.items()}
     expected = {"airflow_api", "webhook", "flower", "diagnostics"}
-    public_ports = PUBLIC_PORTS + (WORKER_PORTS if workers else ())
+    public_ports = PUBLIC_PORTS + MONITORING_PORTS + (WORKER_PORTS if workers else ())
     if workers:
         backends["postgres"] = TcpFake(POSTGRES_AUTH_OK)
         backends["redis"] = TcpFake(REDIS_NOAUTH)
@@ -149,8 +158,9 @@ def start_stack(tmp_dir, extra_env=None, workers=False, wait_healthy=True):
             backend.stop()
         pytest.fail(f"haproxy did not start; log:\n{log.read_text()[-3000:]}")
     if wait_healthy:
-        stack.wait_until(lambda: stack.server_states() == dict.fromkeys(expected, "UP"),
-                         what="every backend server to be UP")
+        # (the `monitoring` profile's servers stay DOWN unless a test gives them backends)
+        stack.wait_until(lambda: {k: v for k, v in stack.server_states().items() if k not in MONITORING_BACKENDS}
+                         == dict.fromkeys(expected, "UP"), what="every backend server to be UP")
     return stack
 
 
