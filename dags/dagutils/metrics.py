@@ -2,17 +2,19 @@
 
     from dagutils import metrics
 
-    metrics.count("dirty_rows_dropped", len(dropped))          # a counter: adds up across runs
-    metrics.gauge("orders_in_export", len(rows), table="orders")  # a gauge: the last value wins
+    metrics.count("dirty_rows_dropped", len(dropped))   # a counter: adds up across runs
+    metrics.gauge("orders_in_export", len(rows))        # a gauge: the last value wins
 
-Each packet is `airflow_business.<name>:<value>|c` (or `|g`) with DogStatsD tags: the dag_id and task_id of
-the task sending it, plus any keyword given, so Prometheus shows `airflow_business_dirty_rows_dropped{dag_id=
-"orders_upsert",task_id="clean"}` (documentation/monitoring.md). Where the packets go is Airflow's own StatsD
-setting ([metrics] statsd_on, statsd_host, statsd_port: AIRFLOW__METRICS__STATSD_*), so business metrics
-reach the same exporter as Airflow's; with StatsD off nothing is sent.
+Each packet is one plain StatsD line, `airflow_business.<name>.<dag_id>.<task_id>:<value>|c` (or `|g`), the
+ids of the task sending it in the name (dots in them become "_"): the statsd-exporter (collectd's statsd
+plugin) takes no tags. Prometheus' scrape turns the ids into labels, as it does for Airflow's own per-task
+names: `airflow_business_dirty_rows_dropped_total{dag_id="orders_upsert",task_id="clean"}`
+(documentation/monitoring.md). Where the packets go is Airflow's own StatsD setting ([metrics] statsd_on,
+statsd_host, statsd_port: AIRFLOW__METRICS__STATSD_*), so business metrics reach the same exporter as
+Airflow's; with StatsD off nothing is sent.
 
 Sending never fails the task: an exporter that is absent, a host that does not resolve or a bad setting logs
-one warning per process and the task goes on. A bad metric name or tag is a programming error and raises.
+one warning per process and the task goes on. A bad metric name is a programming error and raises.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "airflow_business"
 NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
-_TAG_VALUE_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/]")  # DogStatsD separators (, | # :) and spaces become "_"
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # dots would split the name, ':' and '|' the line
 _warned: set[str] = set()
 
 
@@ -50,19 +52,14 @@ class Target:
         return cls(conf.get("metrics", "statsd_host", fallback="localhost"), int(port))
 
 
-def packet(name: str, value: float, kind: str, tags: dict[str, object]) -> bytes:
+def packet(name: str, value: float, kind: str, ids: tuple[str, ...] = ()) -> bytes:
     """One StatsD line (two for a negative gauge, which StatsD would read as a decrement)."""
     if not NAME.fullmatch(name):
         raise ValueError(f"metric name {name!r} must be lower-case letters, digits and '_', starting with a letter")
-    for key in tags:
-        if not NAME.fullmatch(key):
-            raise ValueError(f"metric tag {key!r} must be lower-case letters, digits and '_', starting with a letter")
-    suffix = "|#" + ",".join(f"{k}:{_TAG_VALUE_UNSAFE.sub('_', str(v))}" for k, v in sorted(tags.items())) \
-        if tags else ""
-    line = f"{PREFIX}.{name}:{{}}|{kind}{suffix}"
+    full = ".".join((PREFIX, name, *(_ID_UNSAFE.sub("_", str(i)) for i in ids)))
     if kind == "g" and value < 0:
-        return "\n".join((line.format(0), line.format(f"{value:g}"))).encode()
-    return line.format(f"{value:g}").encode()
+        return f"{full}:0|g\n{full}:{value:g}|g".encode()
+    return f"{full}:{value:g}|{kind}".encode()
 
 
 def send(data: bytes, target: Target) -> bool:
@@ -86,19 +83,19 @@ def _warn_once(key: str, message: str) -> None:
         log.warning("%s", message)
 
 
-def _task_tags() -> dict[str, object]:
+def _task_ids() -> tuple[str, ...]:
     """dag_id and task_id of the running task; nothing outside a task."""
     try:
         from airflow.sdk import get_current_context
 
         ti = get_current_context()["ti"]
-    except Exception:  # outside a task (a test, a script): no context, no tags
-        return {}
-    return {"dag_id": ti.dag_id, "task_id": ti.task_id}
+    except Exception:  # outside a task (a test, a script): no context, no ids
+        return ()
+    return ti.dag_id, ti.task_id
 
 
-def _emit(name: str, value: float, kind: str, tags: dict[str, object]) -> bool:
-    data = packet(name, value, kind, {**_task_tags(), **tags})
+def _emit(name: str, value: float, kind: str) -> bool:
+    data = packet(name, value, kind, _task_ids())
     try:
         target = Target.from_airflow()
     except Exception as error:  # a bad setting must not fail the task that reports
@@ -107,11 +104,11 @@ def _emit(name: str, value: float, kind: str, tags: dict[str, object]) -> bool:
     return send(data, target)
 
 
-def count(name: str, value: int = 1, **tags: object) -> bool:
+def count(name: str, value: int = 1) -> bool:
     """Add `value` to the counter `name`; True if a packet was sent."""
-    return _emit(name, value, "c", tags)
+    return _emit(name, value, "c")
 
 
-def gauge(name: str, value: float, **tags: object) -> bool:
+def gauge(name: str, value: float) -> bool:
     """Set the gauge `name` to `value`; True if a packet was sent."""
-    return _emit(name, value, "g", tags)
+    return _emit(name, value, "g")

@@ -109,12 +109,12 @@ def test_the_cleaning_and_the_load_report_their_counts_to_statsd(world):
                 break
     assert result["state"] == "success", result
     business = [line for line in lines if line.startswith("airflow_business.")]
-    clean = "|c|#dag_id:orders_upsert,task_id:clean"
     # the fixture day: 10 rows, 4 that cannot be loaded, 1 duplicate, 5 new orders
-    assert {f"airflow_business.rows_received:10{clean}", f"airflow_business.dirty_rows_dropped:4{clean}",
-            f"airflow_business.duplicate_rows_merged:1{clean}",
-            "airflow_business.rows_loaded:5|c|#dag_id:orders_upsert,outcome:inserted,table:orders,"
-            "task_id:load_orders"} <= set(business), business
+    assert {"airflow_business.rows_received.orders_upsert.clean:10|c",
+            "airflow_business.dirty_rows_dropped.orders_upsert.clean:4|c",
+            "airflow_business.duplicate_rows_merged.orders_upsert.clean:1|c",
+            "airflow_business.rows_loaded.orders_upsert.load_orders:5|c",
+            "airflow_business.rows_unchanged.orders_upsert.load_orders:0|c"} <= set(business), business
 
 
 def test_events_are_loaded_then_counted_per_organisation(world):
