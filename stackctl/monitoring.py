@@ -17,11 +17,15 @@ from stackctl.settings import Settings
 
 PROFILE = "monitoring"
 # compose config -> where the service finds it in its container (docker-compose.yaml)
-CONFIGS = {"prometheus-yml": "/etc/prometheus/prometheus.yml", "collectd-conf": "/etc/collectd/collectd.conf"}
+CONFIGS = {"prometheus-yml": "/etc/prometheus/prometheus.yml", "collectd-conf": "/etc/collectd/collectd.conf",
+           "blackbox-yml": "/etc/prometheus/blackbox.yml"}
 STATE_IN_CONTAINER = "/opt/airflow/state"
 PROJECT_IN_CONTAINER = "/opt/airflow/project"
-# a scrape target on the compose network: "service:port" in quotes, on a `targets:` line
+# an address on the compose network, "service:port" in quotes, on a line that sets a target or its __address__
 TARGET = re.compile(r'"([a-z][a-z0-9-]*):(\d+)"')
+TARGET_LINES = ("targets:", "__address__")
+# HAProxy's TLS port (probed for its certificate): natively haproxy.cfg's own 8443 unless PUBLIC_HTTPS_PORT is set
+OPTIONAL_PORTS = {"haproxy:8443": "PUBLIC_HTTPS_PORT"}
 
 
 def enabled(settings: Settings) -> bool:
@@ -65,10 +69,21 @@ def native_text(settings: Settings, text: str) -> str:
     """A config as compose resolved it -> this machine's: `$$` is compose's escaped `$`; every target is on
     BIND_HOST; the state folder's file system is the one its folder lives on; paths are the checkout's."""
     text = text.replace("$$", "$")
-    text = "\n".join(TARGET.sub(lambda m: f'"{settings["BIND_HOST"]}:{m.group(2)}"', line)
-                     if "targets:" in line else line for line in text.split("\n"))
+    text = "\n".join(TARGET.sub(lambda m: f'"{address(settings, m.group(1), m.group(2))}"', line)
+                     if any(word in line for word in TARGET_LINES) else line for line in text.split("\n"))
     text = text.replace(f'"{STATE_IN_CONTAINER}"', f'"{mount_point(settings.state_dir)}"')
     return text.replace(PROJECT_IN_CONTAINER, str(settings.project_dir))
+
+
+def address(settings: Settings, service: str, port: str) -> str:
+    """A service's address on the compose network -> here: its host setting (else BIND_HOST), and the setting
+    of a port compose writes as a number (services.PORTS; the profile's own ports were interpolated already)."""
+    from stackctl import services  # it derives the programs from this module's tables
+
+    host = services.HOSTS.get(service, (None, None))[0]
+    port_setting = services.PORTS.get(f"{service}:{port}")
+    port = settings[port_setting] if port_setting else settings.get(OPTIONAL_PORTS.get(f"{service}:{port}", ""), port)
+    return f"{settings[host] if host else settings['BIND_HOST']}:{port}"
 
 
 def mount_point(path: Path) -> Path:

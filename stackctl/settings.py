@@ -47,6 +47,7 @@ PORT_DEFAULTS = {
     "REDIS_EXPORTER_PORT": 29121,
     "NODE_EXPORTER_PORT": 29100,
     "HAPROXY_METRICS_PORT": 28405,
+    "BLACKBOX_EXPORTER_PORT": 29115,
 }
 
 # Natively every program listens on loopback; each of these can be set.

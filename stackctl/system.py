@@ -17,7 +17,8 @@ PACKAGES = {
 }
 # the `monitoring` profile's programs (stackctl/monitoring.py; libmicrohttpd12: collectd's write_prometheus)
 MONITORING_PACKAGES = ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter",
-                       "prometheus-postgres-exporter", "prometheus-redis-exporter", "collectd-core", "libmicrohttpd12")
+                       "prometheus-postgres-exporter", "prometheus-redis-exporter", "prometheus-blackbox-exporter",
+                       "collectd-core", "libmicrohttpd12")
 # prometheus-blackbox-exporter: tests/alerting probes HAProxy's certificate with it
 TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck", "prometheus-blackbox-exporter",
                  *MONITORING_PACKAGES)

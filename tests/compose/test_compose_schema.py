@@ -32,7 +32,8 @@ REQUIRED_SECRETS = tuple(name for name in GENERATED_SECRETS if name != "WEBHOOK_
 SERVICES = {"postgres", "redis", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
             "airflow-triggerer", "airflow-worker", "flower", "webhook", "smee-relay", "diagnostics", "haproxy",
             "airflow-cli", "fake-onepassword", "fake-slack", "fixture-server",
-            "prometheus", "statsd-exporter", "postgres-exporter", "redis-exporter", "node-exporter"}
+            "prometheus", "statsd-exporter", "postgres-exporter", "redis-exporter", "node-exporter",
+            "blackbox-exporter", "alertmanager"}
 AIRFLOW_ENV_KEYS = {
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER", "AIRFLOW__CORE__LOAD_EXAMPLES",
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",

@@ -18,7 +18,8 @@ from stackctl.settings import GENERATED_SECRETS, PROJECT_DIR, load
 # the jobs and the settings holding each one's port here
 JOBS = {"prometheus": "PROMETHEUS_PORT", "webhook": "WEBHOOK_PORT", "haproxy": "HAPROXY_METRICS_PORT",
         "flower": "FLOWER_PORT", "postgres": "POSTGRES_EXPORTER_PORT", "redis": "REDIS_EXPORTER_PORT",
-        "node": "NODE_EXPORTER_PORT", "statsd": "STATSD_EXPORTER_PORT"}
+        "node": "NODE_EXPORTER_PORT", "statsd": "STATSD_EXPORTER_PORT",
+        "tls": "PUBLIC_HTTPS_PORT"}  # HAProxy's TLS listener (natively haproxy.cfg's 8443), probed by blackbox
 
 
 def settings_for(tmp_path: Path, **extra: str):
@@ -44,7 +45,9 @@ def test_prometheus_scrapes_each_program_where_it_listens_here(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds Flower's password
     config = yaml.safe_load(path.read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
-    assert targets == {job: [f"127.0.0.1:{settings.ports[port]}"] for job, port in JOBS.items()}
+    assert targets == {job: [f"127.0.0.1:{settings.ports.get(port, 8443)}"] for job, port in JOBS.items()}
+    tls = next(job for job in config["scrape_configs"] if job["job_name"] == "tls")
+    assert tls["relabel_configs"][-1]["replacement"] == f"127.0.0.1:{settings.ports['BLACKBOX_EXPORTER_PORT']}"
     assert config["rule_files"] == [str(PROJECT_DIR / "monitoring" / "prometheus" / "rules" / "*.yml")]
     flower = next(job for job in config["scrape_configs"] if job["job_name"] == "flower")
     assert flower["basic_auth"]["password"] == settings["FLOWER_PASSWORD"]
@@ -78,3 +81,11 @@ def test_collectd_listens_for_statsd_on_loopback(tmp_path):
     scheduler = services.load(settings).programs["airflow-scheduler"].env
     assert (scheduler["AIRFLOW__METRICS__STATSD_HOST"], scheduler["AIRFLOW__METRICS__STATSD_PORT"]) == \
         ("127.0.0.1", str(settings.ports["STATSD_PORT"]))
+
+
+def test_the_certificate_probe_follows_the_https_port_when_it_is_set(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring", PUBLIC_HTTPS_PORT="18443")
+    monitoring.write_configs(settings)
+    config = yaml.safe_load(monitoring.config_path(settings, "/etc/prometheus/prometheus.yml").read_text())
+    tls = next(job for job in config["scrape_configs"] if job["job_name"] == "tls")
+    assert tls["static_configs"][0]["targets"] == ["127.0.0.1:18443"]
