@@ -63,9 +63,15 @@ def main() -> int:
               f"core (goal < 5)")
         for name, mib in sorted(own.items(), key=lambda kv: -kv[1]):
             print(f"  {name:<22} {mib:7.1f} MiB  {with_profile.cpu.get(name, 0.0):5.2f} % CPU")
+        print(f"  {'the profile alone':<22} {sum(own.values()):7.1f} MiB  "
+              f"{sum(with_profile.cpu.get(n, 0.0) for n in own):5.2f} % CPU (the rest of the difference: Airflow's "
+              f"StatsD sending, and the noise of two stacks)")
     if not args.no_record:
         figures = [results.figure(f"native.monitoring_overhead.{name}", [overhead(a, b)[name] for a, b in pairs],
                                   unit, goal, command, load) for name, (unit, goal) in GOALS.items()]
+        figures.append(results.figure("native.monitoring_overhead.programs_pss",
+                                      [sum(v for n, v in b.pss.items() if n not in a.pss) for a, b in pairs],
+                                      "MiB", GOALS["memory_pss"][1], command, load))
         figures += [results.figure(f"native.monitoring_overhead.pss.{name}", [b.pss.get(name, 0.0) for a, b in pairs],
                                    "MiB", None, command, load)
                     for name in sorted({n for a, b in pairs for n in b.pss if n not in a.pss})]
