@@ -1,8 +1,9 @@
-"""`./stack up` applies dags/bootstrap.yaml (bootstrapfile) once every service is healthy.
+"""`./stack up` applies dags/bootstrap.yaml (bootstrapfile) on every start.
 
-Natively the development 1Password fake starts after airflow-init, so airflow-init leaves the file to `up`
-(STACK_BOOTSTRAP_LATER); under compose airflow-init applies it itself. Never fails `up`: the stack still starts
-and the lines say what was skipped, drifted or refused.
+airflow-init applies it itself when it runs (the development 1Password fake is started before it, natively as
+under compose). When the database needs no airflow-init, `up` runs `python -m bootstrapfile` in a subprocess
+beside the programs' start (`start`, then `report`). Never fails `up`: the stack still starts and the lines
+say what was skipped, drifted or refused. STACK_BOOTSTRAP_LATER set: airflow-init leaves it out.
 """
 
 from __future__ import annotations
@@ -10,16 +11,24 @@ from __future__ import annotations
 import subprocess
 
 LATER = "STACK_BOOTSTRAP_LATER"
+TIMEOUT = 300
 
 
-def apply(settings, init_env: dict[str, str], echo) -> None:
-    """Run `python -m bootstrapfile` with airflow-init's environment (Airflow's database, the DAG vault)."""
+def start(settings, init_env: dict[str, str]) -> subprocess.Popen:
+    """`python -m bootstrapfile` with airflow-init's environment (Airflow's database, the DAG vault)."""
+    return subprocess.Popen([settings.bin("python"), "-m", "bootstrapfile"], env=init_env,
+                            cwd=settings.project_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def report(proc: subprocess.Popen, echo) -> None:
+    """Wait for it and show its lines."""
     try:
-        result = subprocess.run([settings.bin("python"), "-m", "bootstrapfile"], env=init_env,
-                                cwd=settings.project_dir, capture_output=True, text=True, timeout=300)
+        out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        echo("bootstrap: not applied, it took longer than 300 s")
+        proc.kill()
+        proc.communicate()
+        echo(f"bootstrap: not applied, it took longer than {TIMEOUT} s")
         return
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("bootstrap")]
-    for line in lines or [f"bootstrap: failed (exit {result.returncode}): {result.stderr.strip()[-500:]}"]:
+    lines = [line for line in (out + err).splitlines() if line.startswith("bootstrap")]
+    for line in lines or [f"bootstrap: failed (exit {proc.returncode}): {err.strip()[-500:]}"]:
         echo(line)

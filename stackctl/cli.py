@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import signal
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 from stackctl import (
     alerting,
     backup,
-    bootstrap,
     health,
     monitoring,
     native,
@@ -25,13 +23,16 @@ from stackctl import (
     restore,
     secrets_file,
     services,
+    startup,
     supervisor,
     system,
     task_user,
 )
 from stackctl import settings as settings_mod
+from stackctl import timeline as timeline_mod
 from stackctl.devservices import prepare_dev_files
 from stackctl.settings import Settings, SettingsError
+from stackctl.timeline import Timeline
 from stacksettings import layered
 
 UP_TIMEOUT = float(os.environ.get("STACK_UP_TIMEOUT", "240"))
@@ -58,34 +59,6 @@ def _alive(pidfile: Path) -> int | None:
         return None
 
 
-def init_stamp(settings: Settings) -> str:
-    requirements = (settings.project_dir / "requirements.txt").read_bytes()
-    return hashlib.sha256(requirements + settings["_AIRFLOW_WWW_USER_USERNAME"].encode()).hexdigest()
-
-
-def run_init(settings: Settings, init: services.Program) -> None:
-    """Migrate and create the admin (the compose airflow-init service), unless already done for this lock."""
-    stamp = native.airflow_home(settings) / ".stack-init"
-    if stamp.exists() and stamp.read_text() == init_stamp(settings):
-        echo(f"{init.name}: already done for this requirements lock")
-        return
-    native.airflow_home(settings).mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    proc = subprocess.Popen(init.argv, env={**init.env, bootstrap.LATER: "1"},
-                            cwd=settings.project_dir, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        output, _ = proc.communicate()
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        raise RuntimeError(f"{init.name} failed (exit {proc.returncode}):\n{output[-3000:]}")
-    echo(output.strip().splitlines()[-1] + f" ({time.monotonic() - started:.1f} s)")
-    stamp.write_text(init_stamp(settings))
-
-
 def _state_dir(environ: dict[str, str]) -> Path:
     return settings_mod.state_dir(environ)
 
@@ -102,12 +75,15 @@ def _needs(environ: dict[str, str]) -> dict[str, Path]:
             "the virtualenv's Python": (venv / "bin" / "python").resolve(), "the state folder": _state_dir(environ)}
 
 
-def up(environ: dict[str, str]) -> int:
+def up(environ: dict[str, str], timeline: Timeline | None = None, show_timeline: bool = False) -> int:
     """Start everything. As root, only the installing, the two users and the state folder are done as root,
     and starting the task user's supervisord when asked; the rest runs as the stack user
-    (stackctl/privileges.py), the worker as the task user (stackctl/task_user.py)."""
+    (stackctl/privileges.py), the worker as the task user (stackctl/task_user.py). `timeline`: where the
+    steps are recorded (stackctl/timeline.py); it is saved in the state folder."""
+    timeline = timeline or Timeline()
     if not privileges.is_root():
-        return _up(environ)
+        return _up(environ, timeline=timeline, show_timeline=show_timeline)
+    root_work = timeline.begin("as root: users, packages, state folder")
     environ = settings_mod.with_env_file(environ)
     state_dir = _state_dir(environ)
     user = privileges.ensure_user(environ.get("STACK_USER") or privileges.DEFAULT_USER, echo)
@@ -120,7 +96,9 @@ def up(environ: dict[str, str]) -> int:
     privileges.hand_over(state_dir, user, echo)
     channel = privileges.Channel(lambda: start_task_supervisord(environ, tasks))
     apart = task_user.Apart(tasks.pw_gid, channel.ask)
-    return privileges.run_as("up", user, _needs(environ), lambda: guarded("up", _up, environ, apart), channel)
+    timeline.end(root_work)
+    return privileges.run_as("up", user, _needs(environ),
+                             lambda: guarded("up", _up, environ, apart, timeline, show_timeline), channel)
 
 
 def start_task_supervisord(environ: dict[str, str], user) -> str:
@@ -147,8 +125,11 @@ def install_relay(project_dir: Path, smee_url: str) -> None:
                        check=True, stdout=subprocess.DEVNULL, umask=0o022)  # read by the relay's user
 
 
-def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
+def _up(environ: dict[str, str], apart: task_user.Apart | None = None, timeline: Timeline | None = None,
+        show_timeline: bool = False) -> int:
     """Everything but the root work. `apart`: the worker runs as the task user (only when `up` runs as root)."""
+    timeline = timeline or Timeline()
+    preparing = timeline.begin("settings, packages, configuration files")
     state_dir = _state_dir(environ)
     state_dir.mkdir(parents=True, exist_ok=True)
     if apart is None:
@@ -197,25 +178,16 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
         install_relay(settings.project_dir, settings.get("SMEE_URL"))
         supervisor.write_env_files(settings, apart=apart is not None)
         supervisor.config_path(settings).write_text(supervisor.render(settings, apart=apart is not None))
-        if already:
-            supervisor.reload_config(settings, supervisor.main(settings))
-        else:
-            supervisor.start_daemon(settings)
-        if apart:
-            start_task_supervisord_as_asked(settings, apart)
-        # the one-shots (airflow-init) after what they depend on, then everything in start order
-        for oneshot in [p for p in stack.programs.values() if p.oneshot]:
-            failed = supervisor.start(settings, *oneshot.depends_on)
-            if failed:
-                raise RuntimeError(f"could not start what {oneshot.name} needs: " + "; ".join(failed))
-            postgres.wait_ready(settings)
-            postgres.ensure_database(settings)
-            run_init(settings, oneshot)
-        for line in supervisor.start(settings, "all"):
-            echo(f"warning: {line} (supervisord keeps retrying it)")
-        results = health.wait_healthy(settings, [p.name for p in stack.supervised()], UP_TIMEOUT)
-        # the first execution-API call after a start takes seconds; pay it now, not in the first task
-        health.http_get(f"http://{settings['BIND_HOST']}:{settings['AIRFLOW_API_PORT']}/execution/health", timeout=15)
+        timeline.end(preparing)
+        with timeline.step("supervisord"):
+            if already:
+                supervisor.reload_config(settings, supervisor.main(settings))
+            else:
+                supervisor.start_daemon(settings)
+            if apart:
+                start_task_supervisord_as_asked(settings, apart)
+        results, silent = startup.start(settings, stack, timeline, echo, UP_TIMEOUT)  # stackctl/startup.py
+        bad = {name: detail for name, (ok, detail) in results.items() if ok is False}
     except Interrupted:
         echo("interrupted: stopping everything this `up` started")
         supervisor.shutdown(settings)
@@ -225,18 +197,21 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None) -> int:
         raise
     finally:
         _up_pidfile(settings).unlink(missing_ok=True)
-    bad = {name: detail for name, (ok, detail) in results.items() if ok is False}
+        timeline.save(settings.state_dir)
     for name, (ok, detail) in results.items():
         if ok is None:
             echo(f"{name}: {detail}")
-    if bad:
+    if bad or silent:
         for name, detail in bad.items():
             echo(f"NOT HEALTHY after {UP_TIMEOUT:.0f} s: {name}: {detail} (log: {supervisor.log_path(settings, name)})")
+        for sentence in silent:
+            echo(f"NOT ANSWERING: {sentence}")
         stop_after_failure(settings, already)
         return 1
-    echo(f"all {len(results)} services healthy in {time.monotonic() - started:.1f} s")
-    if "airflow-init" in stack.programs:  # the one-shot that holds Airflow's database login
-        bootstrap.apply(settings, stack.programs["airflow-init"].env, echo)
+    echo(f"all {len(results)} services healthy and every public port answering in "
+         f"{time.monotonic() - started:.1f} s")
+    if show_timeline:
+        echo(timeline_mod.render(timeline.as_dict()))
     print_urls(settings)
     return 0
 
@@ -385,7 +360,9 @@ def airflow(environ: dict[str, str], args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="install what is missing, start everything, wait until healthy")
+    up_parser = sub.add_parser("up", help="install what is missing, start everything, wait until healthy")
+    up_parser.add_argument("--timeline", action="store_true", help="print where the time went (each step, "
+                           "each program's start to healthy); kept in run/up-timeline.json of the state folder")
     sub.add_parser("down", help="stop everything; state is kept")
     sub.add_parser("status", help="each service's process state and health")
     log_parser = sub.add_parser("logs", help="show a service's log (all if none named)")
@@ -410,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, environ: dict[str, str]) -> int:
     if args.command == "up":
-        return up(environ)
+        return up(environ, show_timeline=args.timeline)
     if args.command == "restore":
         return restore_command(environ, args.file)
     environ = as_state_owner(environ)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +19,13 @@ Check = Callable[[Settings], tuple[bool | None, str]]
 
 
 def http_get(url: str, auth: tuple[str, str] | None = None, timeout: float = 2.0) -> tuple[int, bytes]:
-    request = urllib.request.Request(url)
+    return http_request(url, auth=auth, timeout=timeout)
+
+
+def http_request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
+                 auth: tuple[str, str] | None = None, timeout: float = 2.0) -> tuple[int, bytes]:
+    """(status, body) of a GET, or a POST when there is `data`; status 0 (and the error as body) when it failed."""
+    request = urllib.request.Request(url, data=data, headers=headers or {})
     if auth:
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
@@ -35,25 +41,6 @@ def http_get(url: str, auth: tuple[str, str] | None = None, timeout: float = 2.0
 def _http_ok(url: str, auth: tuple[str, str] | None = None) -> tuple[bool, str]:
     status, body = http_get(url, auth)
     return status == 200, f"HTTP {status}" if status else body.decode(errors="replace")[:80]
-
-
-def _local(settings: Settings, port: str) -> str:
-    return f"http://{settings['BIND_HOST']}:{settings[port]}"
-
-
-def api_health(settings: Settings) -> dict:
-    status, body = http_get(_local(settings, "AIRFLOW_API_PORT") + "/api/v2/monitor/health")
-    if status != 200:
-        return {}
-    return json.loads(body)
-
-
-def _component(key: str) -> Check:
-    def check(settings: Settings) -> tuple[bool, str]:
-        report = api_health(settings).get(key) or {}
-        status = report.get("status") or "unknown"
-        return status == "healthy", f"{status} (latest heartbeat {report.get(f'latest_{key}_heartbeat', '-')})"
-    return check
 
 
 def redis_ping(settings: Settings) -> tuple[bool, str]:
@@ -88,15 +75,30 @@ def worker_ping(broker_url: str) -> tuple[bool, str]:
     return bool(names), ", ".join(names) or "no worker answered"
 
 
-def _public(port: str, path: str) -> Check:
+def _job_alive(job_type: str, database_url: str) -> Check:
+    """`airflow jobs check --job-type X` without Airflow's import: a running job of that type whose heartbeat
+    is recent (Airflow's own health threshold, 30 s), read from the database, so it needs no api-server."""
     def check(settings: Settings) -> tuple[bool, str]:
-        return _http_ok(settings.public_url(port) + path)
+        import psycopg2
+
+        from stackctl.init import _connect
+
+        try:
+            connection = _connect(database_url)
+        except psycopg2.Error as error:
+            return False, str(error).strip()[:80]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT to_regclass('job') IS NOT NULL")
+                if not cursor.fetchone()[0]:
+                    return False, "no job table yet"
+                cursor.execute("SELECT max(latest_heartbeat) FROM job WHERE job_type = %s AND state = 'running' "
+                               "AND latest_heartbeat > now() - interval '30 seconds'", (job_type,))
+                beat = cursor.fetchone()[0]
+        finally:
+            connection.close()
+        return beat is not None, f"latest heartbeat {beat:%H:%M:%S}" if beat else f"no running {job_type}"
     return check
-
-
-def _job_component(job_type: str) -> str:
-    """`--job-type DagProcessorJob` -> the api-server health report's `dag_processor`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", job_type.removesuffix("Job")).lower()
 
 
 def check_for(program: services.Program) -> Check | None:
@@ -113,11 +115,12 @@ def check_for(program: services.Program) -> Check | None:
     if words[0] == "redis-cli":
         return redis_ping
     if words[:3] == ["airflow", "jobs", "check"]:
-        return _component(_job_component(words[words.index("--job-type") + 1]))
+        return _job_alive(words[words.index("--job-type") + 1], program.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     if words[0] == "celery":
         return lambda s: worker_ping(program.env["AIRFLOW__CELERY__BROKER_URL"])
-    if words[0] == "haproxy":  # compose checks its configuration; here: that it answers and routes
-        return _public("PUBLIC_AIRFLOW_PORT", "/api/v2/monitor/health")
+    if words[0] == "haproxy":  # compose checks its configuration; here: that it answers (`up` then asks each port)
+        login = (program.env["FLOWER_USERNAME"], program.env["FLOWER_PASSWORD"])
+        return lambda s: _http_ok(s.public_url("PUBLIC_STATS_PORT") + "/", login)
     return None  # the relay's: an open connection to smee.io, seen from inside its container
 
 
@@ -132,21 +135,119 @@ def check_all(settings: Settings, names: list[str]) -> dict[str, tuple[bool | No
     return {name: known[name](settings) for name in names if name in known}
 
 
-def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None
+def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None, gave_up=None
                  ) -> dict[str, tuple[bool | None, str]]:
-    """Poll until every named service is healthy or cannot be checked; return the last results (some unhealthy
-    if timed out)."""
+    """Poll every named service at once, each in its own thread (a slow check does not hold up the others),
+    often at first and less so later, until it is healthy or cannot be checked; return the last results
+    (some unhealthy if timed out). `on_change(name)`: called as each becomes healthy. `gave_up(name)`: a reason
+    to stop waiting for it (supervisord says it failed to start), or None."""
     deadline = time.monotonic() + timeout
     known = checks(settings)
-    pending = [n for n in names if n in known]
     results: dict[str, tuple[bool | None, str]] = {}
-    while True:
-        for name in list(pending):
-            results[name] = known[name](settings)
+
+    def poll(name: str) -> None:
+        pause = 0.1
+        while True:
+            try:
+                results[name] = known[name](settings)
+            except Exception as error:  # a check that breaks says so, and is asked again
+                results[name] = (False, f"{type(error).__name__}: {error}")
             if results[name][0] is not False:
-                pending.remove(name)
                 if on_change:
                     on_change(name)
-        if not pending or time.monotonic() > deadline:
-            return results
-        time.sleep(0.25)
+                return
+            reason = gave_up(name) if gave_up else None
+            if reason or time.monotonic() > deadline:
+                results[name] = (False, reason or results[name][1])
+                return
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
+
+    threads = [threading.Thread(target=poll, args=(name,), daemon=True) for name in names if name in known]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+# Each public port, asked as a user would: (its port setting, what it is, the check). A check gets the URL and
+# the logins ({"operator": Flower's and the stats page's, "admin": Airflow's first admin}) and returns None when
+# the port answered as it should, else what it answered.
+def _page(path: str, login: bool = False):
+    def check(url: str, logins: dict[str, tuple[str, str]]) -> str | None:
+        status, body = http_get(url + path, logins["operator"] if login else None)
+        return None if status == 200 else _said(status, body)
+    return check
+
+
+def _said(status: int, body: bytes) -> str:
+    return f"HTTP {status}" if status else body.decode(errors="replace")[:120]
+
+
+def _airflow_login(url: str, logins: dict[str, tuple[str, str]]) -> str | None:
+    """A page, then a token for the admin (one POST: HAProxy limits logins per address) and an API call."""
+    status, body = http_get(url + "/api/v2/monitor/health")
+    if status != 200:
+        return _said(status, body)
+    credentials = {"username": logins["admin"][0], "password": logins["admin"][1]}
+    status, body = http_request(url + "/auth/token", data=json.dumps(credentials).encode(),
+                                headers={"Content-Type": "application/json"}, timeout=30)
+    if status not in (200, 201):
+        return f"login: {_said(status, body)}"
+    try:
+        token = json.loads(body)["access_token"]
+    except (ValueError, KeyError, TypeError):
+        return f"login: HTTP {status} without a token"
+    status, body = http_request(url + "/api/v2/dags?limit=1", headers={"Authorization": f"Bearer {token}"},
+                                timeout=30)
+    return None if status == 200 else f"with a token: {_said(status, body)}"
+
+
+PUBLIC_CHECKS = [
+    ("PUBLIC_AIRFLOW_PORT", "Airflow UI and API", _airflow_login),
+    ("PUBLIC_WEBHOOK_PORT", "deploy webhook", _page("/")),
+    ("PUBLIC_FLOWER_PORT", "Flower", _page("/", login=True)),
+    ("PUBLIC_DIAGNOSTICS_PORT", "diagnostic page", _page("/")),
+    ("PUBLIC_STATS_PORT", "HAProxy stats", _page("/", login=True)),
+    ("PUBLIC_MONITORING_PORT", "monitoring", _page("/", login=True)),
+]
+
+
+def public_ports(settings: Settings, running: set[str]) -> list[tuple[str, str, Callable]]:
+    """The public checks that apply: the monitoring port only when its profile's dashboard runs."""
+    return [(port, what, check) for port, what, check in PUBLIC_CHECKS
+            if port in settings.ports and (port != "PUBLIC_MONITORING_PORT" or "dashboard" in running)]
+
+
+def check_public(settings: Settings, logins: dict[str, tuple[str, str]], running: set[str], timeout: float,
+                 on_change=None) -> list[str]:
+    """Every public port through HAProxy, as a user would check it (a login and a page each), retried until
+    `timeout`; return one sentence per port that did not answer so (none: all did)."""
+    failures: dict[str, str] = {}
+
+    def poll(port: str, what: str, check) -> None:
+        deadline = time.monotonic() + timeout
+        pause = 0.1
+        while True:
+            try:
+                problem = check(settings.public_url(port), logins)
+            except Exception as error:  # an answer we cannot read is an answer that is wrong
+                problem = f"{type(error).__name__}: {error}"
+            if problem is None:
+                if on_change:
+                    on_change(f"{what} through HAProxy")
+                return
+            if time.monotonic() > deadline:
+                failures[port] = (f"port {settings.ports[port]} ({port}, {what}) did not answer through HAProxy as it "
+                                  f"should: {problem}")
+                return
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
+
+    threads = [threading.Thread(target=poll, args=entry, daemon=True) for entry in public_ports(settings, running)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [failures[port] for port, _, _ in PUBLIC_CHECKS if port in failures]

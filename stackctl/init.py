@@ -1,13 +1,19 @@
 """airflow-init: refuse unsafe production settings, migrate the metadata DB, create the first admin.
 
-The same program runs as the compose `airflow-init` service and as a step of the native `up`.
+The same program runs as the compose `airflow-init` service and as a step of the native `up`. Each step runs
+only when the database needs it (`pending`, asked without importing Airflow, which costs seconds of CPU).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from stackctl import bootstrap, celery_results, warehouse
 from stackctl.settings import SettingsError, check_production
@@ -74,8 +80,69 @@ def _ensure_as_admin(environ: dict[str, str], url: str, what: str, name: str, en
     return f"created the {name}"
 
 
+# Alembic version table -> its migrations folder in the installed airflow package: Airflow's own and the FAB
+# auth manager's (an external DB manager `airflow db migrate` runs too).
+MIGRATIONS = {"alembic_version": "migrations", "alembic_version_fab": "providers/fab/migrations"}
+SCHEMA, ADMIN = "schema", "admin"
+
+
+def installed_heads(package_dir: Path | None = None) -> dict[str, set[str]] | None:
+    """Version table -> head revisions of the installed migrations, read from their files as Alembic would
+    (a revision no other names as its down_revision). None when a migrations folder is one we do not know:
+    then only `airflow db migrate` can tell."""
+    if package_dir is None:
+        spec = importlib.util.find_spec("airflow")  # finds the package without running it
+        package_dir = Path(next(iter(spec.submodule_search_locations)))
+    known = {package_dir / folder for folder in MIGRATIONS.values()}
+    found = [*package_dir.glob("migrations/env.py"), *package_dir.glob("providers/*/migrations/env.py")]
+    if {env.parent for env in found} - known:
+        return None
+    heads = {}
+    for table, folder in MIGRATIONS.items():
+        revisions, parents = set(), set()
+        for path in (package_dir / folder / "versions").glob("*.py"):
+            text = path.read_text()
+            revision = re.search(r"^revision\s*=\s*['\"](\w+)['\"]", text, re.M)
+            down = re.search(r"^down_revision\s*=\s*(.+)$", text, re.M)
+            if revision:
+                revisions.add(revision.group(1))
+                parents.update(re.findall(r"['\"](\w+)['\"]", down.group(1)) if down else [])
+        heads[table] = revisions - parents
+    return heads
+
+
+def pending(environ: dict[str, str], package_dir: Path | None = None) -> list[str]:
+    """What this database still needs: SCHEMA (not at the installed Airflow's head revisions) and ADMIN (no user
+    of that name); [] when neither. One connection, no Airflow import."""
+    import psycopg2
+
+    username = environ.get("_AIRFLOW_WWW_USER_USERNAME") or "admin"
+    heads = installed_heads(package_dir)
+    connection = _connect(environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    try:
+        with connection.cursor() as cursor:
+            def rows(table: str, sql: str, *args) -> set[str] | None:
+                cursor.execute("SELECT to_regclass(%s)", (table,))
+                if cursor.fetchone()[0] is None:
+                    return None
+                cursor.execute(sql, args)
+                return {str(row[0]) for row in cursor.fetchall()}
+
+            at_head = heads is not None and all(rows(table, f"SELECT version_num FROM {table}") == want
+                                                for table, want in heads.items())
+            admin = rows("ab_user", "SELECT 1 FROM ab_user WHERE username = %s", username)
+    except psycopg2.Error:
+        return [SCHEMA, ADMIN]
+    finally:
+        connection.close()
+    return [name for name, done in ((SCHEMA, at_head), (ADMIN, bool(admin))) if not done]
+
+
 def migrate() -> None:
-    subprocess.run(["airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    """`airflow db migrate`, in this process (it imports Airflow once for the whole of airflow-init)."""
+    from airflow.utils.db import upgradedb
+
+    upgradedb()
 
 
 def ensure_admin(username: str, password: str) -> str:
@@ -92,10 +159,18 @@ def ensure_admin(username: str, password: str) -> str:
 
 
 def apply_bootstrap() -> None:
-    """dags/bootstrap.yaml (bootstrapfile): pools, variables, connections; never stops the stack's start."""
-    result = subprocess.run([sys.executable, "-m", "bootstrapfile"], capture_output=True, text=True)
-    for line in (result.stdout + result.stderr).strip().splitlines():
-        print(f"airflow-init: {line}", file=sys.stdout if result.returncode == 0 else sys.stderr)
+    """dags/bootstrap.yaml (bootstrapfile), in this process: pools, variables, connections; never stops the
+    stack's start. Its lines are printed as they are (`up` shows the ones starting with `bootstrap`)."""
+    from bootstrapfile.__main__ import main as bootstrap_main
+
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = bootstrap_main([])
+    except Exception as error:  # a bug or an unreachable vault must not stop the stack's start
+        code, err = 1, io.StringIO(f"bootstrap: failed: {type(error).__name__}: {error}")
+    for line in (out.getvalue() + err.getvalue()).strip().splitlines():
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
 
 
 def main() -> int:
@@ -109,8 +184,11 @@ def main() -> int:
     if not password:
         print("airflow-init: _AIRFLOW_WWW_USER_PASSWORD is not set; it is the first admin's password", file=sys.stderr)
         return 2
-    migrate()
-    print(f"airflow-init: database migrated; {ensure_admin(username, password)}; "
+    todo = pending(dict(os.environ))
+    if SCHEMA in todo:
+        migrate()
+    admin = ensure_admin(username, password) if ADMIN in todo else f"admin user {username!r} already exists"
+    print(f"airflow-init: {'database migrated' if SCHEMA in todo else 'schema already at head'}; {admin}; "
           f"{ensure_results_database(dict(os.environ))}; {ensure_warehouse_database(dict(os.environ))}")
     if not os.environ.get(bootstrap.LATER):  # natively `up` applies it once the 1Password fake is up
         apply_bootstrap()

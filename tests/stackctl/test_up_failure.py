@@ -81,17 +81,20 @@ def test_up_that_cannot_start_redis_stops_postgres_and_supervisord(stack_env):
 def test_up_whose_services_never_become_healthy_stops_everything(stack_env, monkeypatch, capfd):
     """The DAG processor never healthy: the real databases and supervisord start, then `up` stops them.
 
-    Only the Airflow programs are left out (starting six of them costs a minute of CPU): `run_init` and
-    starting "all" do nothing, and the health wait reports the DAG processor failing. As root, `up` does this
-    in a child process that has become the stack user, hence capfd (its output reaches fd 1, not sys.stdout).
+    Only the Airflow programs are left out (starting six of them costs a minute of CPU): airflow-init and
+    starting what comes after it do nothing, and the health wait reports the DAG processor failing. As root,
+    `up` does this in a child process that has become the stack user, hence capfd (its output reaches fd 1,
+    not sys.stdout).
     """
-    from stackctl import cli, health, supervisor
+    from stackctl import cli, health, init, startup, supervisor
 
-    real_start = supervisor.start
-    monkeypatch.setattr(supervisor, "start", lambda settings, *names: [] if names == ("all",) else
-                        real_start(settings, *names))
-    monkeypatch.setattr(cli, "run_init", lambda settings, init: None)
-    monkeypatch.setattr(health, "wait_healthy", lambda settings, names, timeout: {
+    real_launch, real_wait = supervisor.launch, health.wait_healthy
+    monkeypatch.setattr(supervisor, "launch", lambda settings, *names: real_launch(settings, *names)
+                        if "postgres" in names else [])
+    monkeypatch.setattr(init, "pending", lambda environ: [init.SCHEMA])
+    monkeypatch.setattr(startup, "run_init", lambda settings, program, echo: None)
+    monkeypatch.setattr(health, "wait_healthy", lambda settings, names, timeout, **kw: real_wait(
+        settings, names, timeout, **kw) if "postgres" in names and "airflow-dag-processor" not in names else {
         "postgres": (True, "accepting connections"), "airflow-dag-processor": (False, "unhealthy")})
     handler = signal.getsignal(signal.SIGTERM)
     try:
