@@ -152,6 +152,7 @@ def wait_success(stack: NativeStack, run_id: str, timeout: float = 120) -> float
 
 def trigger_runs(stack: NativeStack, count: int, run: Run) -> None:
     """Trigger -> success, one run after another after a warm-up run, and where each one's time went."""
+    stack.wait_dag(DAG_ID, timeout=300)  # parsed after `up` returned, on a loaded machine
     stack.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
     wait_success(stack, stack.trigger_dag(DAG_ID))
     for _ in range(count):
