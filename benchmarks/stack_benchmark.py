@@ -334,7 +334,16 @@ def main() -> int:
         for name, env in chosen.items():
             print(f"run {number}/{args.runs}, {name}: starting ({time.monotonic() - started:.0f} s so far)",
                   file=sys.stderr)
-            measured[name].append(one_run({**env, **extra}, args))
+            try:
+                measured[name].append(one_run({**env, **extra}, args))
+            except (RuntimeError, TimeoutError, requests.RequestException) as error:
+                # one failed run (a port taken meanwhile, a stack that did not answer) leaves the others' figures
+                print(f"run {number}, {name} failed, left out: {error}", file=sys.stderr)
+    failed = [name for name, runs in measured.items() if not runs]
+    if failed:
+        sys.exit(f"stack_benchmark: every run of {', '.join(failed)} failed (see above); nothing recorded")
+    if any(len(runs) < args.runs for runs in measured.values()):
+        load += f"; runs left out after failing: {', '.join(f'{n} {args.runs - len(r)}' for n, r in measured.items())}"
     print(f"Command: `{command}` ({load}; {time.monotonic() - started:.0f} s in all)\n")
     print("\n".join(report(measured, args)))
     figures = record(measured, command, load)
