@@ -69,6 +69,21 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
         else:
             echo(f"{oneshot.name}: already done (schema at the installed Airflow's head, admin exists)")
             applying = (timeline.begin("bootstrap file"), bootstrap.start(settings, oneshot.env))
+    try:
+        results, silent = _start_the_rest(settings, stack, timeline, later, timeout)
+    except BaseException:  # `down` or Ctrl-C meanwhile: the bootstrap subprocess does not outlive `up`
+        if applying:
+            applying[1].kill()
+        raise
+    if applying:
+        bootstrap.report(applying[1], echo)
+        timeline.end(applying[0])
+    return results, silent
+
+
+def _start_the_rest(settings: Settings, stack: services.Stack, timeline: Timeline, later: set[str], timeout: float
+                    ) -> tuple[dict[str, tuple[bool | None, str]], list[str]]:
+    """Steps 3 and 4 (the bootstrap file, if any, is being applied meanwhile)."""
     _launch(settings, timeline, [p.name for p in stack.supervised() if p.name in later])
     warm_up = threading.Thread(target=_warm_up, args=(settings, timeline), daemon=True)
 
@@ -79,10 +94,7 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
 
     results = health.wait_healthy(settings, [p.name for p in stack.supervised()], timeout, on_change=healthy)
     healthy_all = all(ok is not False for ok, _ in results.values())
-    silent = check_public(settings, stack, timeline) if healthy_all else []  # while the bootstrap file goes on
-    if applying:
-        bootstrap.report(applying[1], echo)
-        timeline.end(applying[0])
+    silent = check_public(settings, stack, timeline) if healthy_all else []
     if warm_up.is_alive():
         warm_up.join()
     return results, silent
@@ -91,7 +103,7 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
 def check_public(settings: Settings, stack: services.Stack, timeline: Timeline) -> list[str]:
     """Step 4: one sentence per public port that did not answer as it should."""
     haproxy = stack.programs["haproxy"].env  # the logins it and Airflow were given
-    admin = next(p.env for p in stack.programs.values() if p.oneshot)
+    admin = stack.programs["airflow-init"].env
     logins = {"operator": (haproxy["FLOWER_USERNAME"], haproxy["FLOWER_PASSWORD"]),
               "admin": (admin["_AIRFLOW_WWW_USER_USERNAME"], admin["_AIRFLOW_WWW_USER_PASSWORD"])}
     with timeline.step("public ports through HAProxy"):
