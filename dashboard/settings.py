@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from stacksettings import EnvSettings, Port
-from stacksettings.variables import BindHost
+from stacksettings.variables import BindHost, TeamTimezone
 
 
 class Settings(EnvSettings):
@@ -24,7 +24,7 @@ class Settings(EnvSettings):
     airflow_username: str = Field(validation_alias="DASHBOARD_AIRFLOW_USERNAME")
     airflow_password: str = Field(validation_alias="DASHBOARD_AIRFLOW_PASSWORD", repr=False, min_length=1)
     # days and hours on the charts are the team's (the same default as dagutils.team's, for the DAGs)
-    timezone: str = Field("America/Chicago", validation_alias="TEAM_TIMEZONE")
+    timezone: TeamTimezone
     timeout: float = Field(5.0, gt=0, le=60, validation_alias="DASHBOARD_SOURCE_TIMEOUT")
 
     @field_validator("prometheus_url", "webhook_url", "airflow_url")

@@ -6,15 +6,16 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from stacksettings import EnvSettings, Port, SettingsError, state_dir
+from stacksettings import EnvSettings, Port, SettingsError
+from stacksettings.variables import BindHost, StateDir
 
 
 class Settings(EnvSettings):
     """BIND_HOST, DIAGNOSTICS_PORT and DIAGNOSTICS_DIR (default $STACK_STATE_DIR/diagnostics)."""
 
-    host: str = Field("127.0.0.1", validation_alias="BIND_HOST")
+    host: BindHost
     port: Port = Field(8000, validation_alias="DIAGNOSTICS_PORT")
-    state: Path = Field(Path(state_dir({})), validation_alias="STACK_STATE_DIR")
+    state: StateDir
     folder_setting: Path | None = Field(None, validation_alias="DIAGNOSTICS_DIR")
 
     @property

@@ -139,6 +139,16 @@ def load(settings: Settings, lenient: bool = False) -> Stack:
     return Stack(programs, without, program(settings, config, "airflow-cli", credentials), credentials)
 
 
+def given(settings: Settings, name: str) -> str:
+    """A variable as compose gives it to the programs with these settings: its value here, else compose's default
+    (docker-compose.yaml writes each default once; the native runner has no copy)."""
+    stack = load(settings, lenient=True)
+    for program in (*stack.programs.values(), stack.cli):
+        if name in program.env:
+            return program.env[name]
+    raise compose.ComposeError(f"no compose service is given {name}")
+
+
 def _why_not(settings: Settings, service: dict) -> str:
     for profile in service.get("profiles") or ():
         if profile not in PROFILES:

@@ -14,6 +14,7 @@ from pydantic import Field, create_model, field_validator, model_validator
 import stacksettings
 from stackctl.credentials import GENERATED_SECRETS, KNOWN_DEFAULTS
 from stacksettings import PROJECT_DIR, EnvSettings, Port, SettingsError, layered, read_env_file, with_env_file
+from stacksettings.variables import Environment, StateDir
 
 __all__ = ["GENERATED_SECRETS", "PORT_DEFAULTS", "PROJECT_DIR", "Settings", "SettingsError", "check_production",
            "load", "production_problem", "read_env_file", "state_dir", "with_env_file"]
@@ -64,12 +65,7 @@ DEFAULTS = {
     "ALERTMANAGER_HOST": "127.0.0.1",
     "DASHBOARD_HOST": "127.0.0.1",
     "HAPROXY_METRICS_BIND": "127.0.0.1",  # HAProxy's metrics listener (haproxy.cfg), never public
-    "POSTGRES_USER": "airflow",
-    "POSTGRES_DB": "airflow",
-    "_AIRFLOW_WWW_USER_USERNAME": "admin",
-    "TEAM_TIMEZONE": "America/Chicago",
-    "WORKER_CONCURRENCY": "4",
-}
+}  # every other default is compose's (docker-compose.yaml): Settings[name] reads it
 
 _Ports = create_model("_Ports", __base__=EnvSettings,
                       **{name: (Port | None, Field(None, validation_alias=name)) for name in PORT_DEFAULTS})
@@ -78,15 +74,15 @@ _Ports = create_model("_Ports", __base__=EnvSettings,
 class Variables(_Ports):
     """The variables the native stack checks before it starts anything; every other one is handed on as is."""
 
-    environment: Literal["development", "production"] = Field("development", validation_alias="ENVIRONMENT")
+    environment: Environment
     port_offset: int = Field(0, ge=-8000, le=30000, validation_alias="STACK_PORT_OFFSET")
-    state_dir: Path = Field(PROJECT_DIR / ".state", validation_alias="STACK_STATE_DIR")
+    state_dir: StateDir
     venv_dir: Path = Field(PROJECT_DIR / ".venv", validation_alias="STACK_VENV")
     dags_folder: Path = Field(PROJECT_DIR / "dags", validation_alias="STACK_DAGS_FOLDER")
     # where Airflow reads DAGs: the working tree (development) or the deploy webhook's mirror (GitOps)
     dag_source: Literal["worktree", "gitops"] | None = Field(None, validation_alias="DAG_SOURCE")
     deploy_repo_url: str = Field("", validation_alias="DEPLOY_REPO_URL")
-    worker_concurrency: int = Field(4, ge=1, validation_alias="WORKER_CONCURRENCY")
+    worker_concurrency: int | None = Field(None, ge=1, validation_alias="WORKER_CONCURRENCY")  # default: compose's
 
     @field_validator("state_dir", "dags_folder")
     @classmethod
@@ -115,6 +111,9 @@ class Variables(_Ports):
         return self
 
 
+_ASKED: set[str] = set()  # names Settings[name] is asking compose for
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the native stack needs, validated."""
@@ -128,7 +127,20 @@ class Settings:
     values: dict[str, str] = field(repr=False)
 
     def __getitem__(self, name: str) -> str:
-        return self.values[name]
+        """The value set here, else compose's default (docker-compose.yaml holds each default once)."""
+        if name in self.values:
+            return self.values[name]
+        if name in _ASKED:  # deriving the stack asked for it again: no value anywhere
+            raise KeyError(name)
+        from stackctl import services  # services reads these settings
+
+        _ASKED.add(name)
+        try:
+            return services.given(self, name)
+        except services.compose.ComposeError:
+            raise KeyError(name) from None
+        finally:
+            _ASKED.discard(name)
 
     def get(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
@@ -163,7 +175,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     values.update({name: value for name, value in DEFAULTS.items() if not values.get(name)})
     values["ENVIRONMENT"] = checked.environment
     values["DAG_SOURCE"] = checked.source
-    values.setdefault("FLOWER_USERNAME", values["_AIRFLOW_WWW_USER_USERNAME"])
+    if values.get("_AIRFLOW_WWW_USER_USERNAME"):  # natively Flower's login follows the admin's (both: compose's)
+        values.setdefault("FLOWER_USERNAME", values["_AIRFLOW_WWW_USER_USERNAME"])
     values.setdefault("DIAGNOSTICS_DIR", str(checked.state_dir / "diagnostics"))
     development = checked.environment == "development"
     if development and not values.get("OP_CONNECT"):

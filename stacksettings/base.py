@@ -2,11 +2,11 @@
 mapping (the process environment by default), every validation failure turned into one SettingsError.
 
     class Settings(EnvSettings):
-        port: Port = Field(8000, validation_alias="DIAGNOSTICS_PORT")
-        token: str = Field("", validation_alias="OP_API_TOKEN", repr=False)   # repr=False: never echoed
+        port: Port = Field(8000, validation_alias="EXAMPLE_PORT")
+        token: str = Field("", validation_alias="EXAMPLE_TOKEN", repr=False)   # repr=False: never echoed
 
     Settings.from_env()                      # os.environ
-    Settings.from_env({"DIAGNOSTICS_PORT": "x"})  # SettingsError: DIAGNOSTICS_PORT must be a whole number, got 'x'
+    Settings.from_env({"EXAMPLE_PORT": "x"})  # SettingsError: EXAMPLE_PORT must be a whole number, got 'x'
 
 An empty variable counts as unset (its default applies), as in compose's `${NAME:-default}`. A validator that
 checks several fields raises SettingsError itself, naming the variable to change.

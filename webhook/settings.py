@@ -10,7 +10,8 @@ from typing import Any, Literal
 from flask import Flask
 from pydantic import Field, field_validator, model_validator
 
-from stacksettings import EnvSettings, Port, SettingsError
+from stacksettings import EnvSettings, SettingsError
+from stacksettings.variables import AirflowApiHost, AirflowApiPort, BindHost, Environment, StateDir, WebhookPort
 
 __all__ = ["Settings", "SettingsError", "from_env", "get", "init_app"]
 
@@ -21,8 +22,8 @@ BRANCH_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 class Settings(EnvSettings):
     """Everything the webhook and the deploy pipeline need; one environment variable per field."""
 
-    environment: Literal["development", "production"] = Field("development", validation_alias="ENVIRONMENT")
-    state_dir: Path = Field(Path(".state"), validation_alias="STACK_STATE_DIR")
+    environment: Environment
+    state_dir: StateDir
     # derived when unset; .get: a field that failed is missing, and its own error is the one reported
     deploy_dir: Path = Field(default_factory=lambda given: Path(given.get("state_dir", ".")) / "deploy",
                              validation_alias="DEPLOY_DIR")
@@ -30,8 +31,8 @@ class Settings(EnvSettings):
     branch: str = Field("production", validation_alias="DEPLOY_BRANCH")
     bundle_name: str = Field("gitops", validation_alias="DEPLOY_BUNDLE_NAME")
     dags_subdir: str = "dags"
-    bind_host: str = Field("127.0.0.1", validation_alias="BIND_HOST")
-    port: Port = Field(8000, validation_alias="WEBHOOK_PORT")
+    bind_host: BindHost
+    port: WebhookPort
     workers: int = Field(3, ge=1, le=64, validation_alias="WEBHOOK_WORKERS")  # gunicorn's, gthread 4 threads each
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info",
                                                                               validation_alias="WEBHOOK_LOG_LEVEL")
@@ -44,8 +45,8 @@ class Settings(EnvSettings):
     git_timeout: float = Field(60.0, ge=1, le=3600, validation_alias="DEPLOY_GIT_TIMEOUT")
     validate_timeout: float = Field(300.0, ge=1, le=3600, validation_alias="DEPLOY_VALIDATE_TIMEOUT")
     visible_timeout: float = Field(60.0, ge=1, le=3600, validation_alias="DEPLOY_VISIBLE_TIMEOUT")
-    airflow_api_host: str = Field("airflow-apiserver", validation_alias="AIRFLOW_API_HOST")
-    airflow_api_port: Port = Field(8080, validation_alias="AIRFLOW_API_PORT")
+    airflow_api_host: AirflowApiHost
+    airflow_api_port: AirflowApiPort
     airflow_url: str = Field(default_factory=lambda given: f"http://{given.get('airflow_api_host')}:"
                                                            f"{given.get('airflow_api_port')}")
     airflow_username: str = Field("", validation_alias="_AIRFLOW_WWW_USER_USERNAME")

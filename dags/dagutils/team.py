@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-DEFAULT_TIMEZONE = "America/Chicago"
+from stacksettings.variables import DEFAULT_TIMEZONE
+
+__all__ = ["DEFAULT_TIMEZONE", "timezone_name"]
 
 
 def timezone_name() -> str:

@@ -6,13 +6,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dagutils.team import DEFAULT_TIMEZONE
 from pydantic import Field, field_validator
 
 from stacksettings import EnvSettings, Port, SettingsError
+from stacksettings.variables import AirflowApiHost, AirflowApiPort, Environment, StateDir, TeamTimezone, WebhookPort
 
 __all__ = ["SettingsError", "WeatherSettings", "from_env"]
 AGENT = "gitops-airflow-weather-checker/1.0"
@@ -20,30 +19,31 @@ AGENT = "gitops-airflow-weather-checker/1.0"
 
 @dataclass(frozen=True)
 class WeatherSettings:
-    """Everything the diagnostic needs, some of it derived from several variables (see from_env)."""
+    """Everything the diagnostic needs, some of it derived from several variables: from_env builds it (the
+    defaults are the variables', in Variables)."""
 
-    environment: str = "development"
-    latitude: float = 30.2672
-    longitude: float = -97.7431
-    nws_base_url: str = "https://api.weather.gov"
-    nws_contact: str = "airflow-admin@localhost"
-    camera_id: str = "533"
-    camera_url_pattern: str = "https://cctv.austinmobility.io/image/{id}.jpg"
-    camera_label: str = "38th & Duval"
-    placeholder_digests: tuple[str, ...] = ()
-    timezone: str = "America/Chicago"
-    diagnostics_dir: Path = Path(".state/diagnostics")
-    history_size: int = 20
-    timeout: float = 10.0
-    check_timeout: float = 3.0
-    airflow_api_url: str = "http://airflow-apiserver:8080"
-    redis_host: str = "redis"
-    redis_port: int = 6379
-    webhook_url: str = "http://webhook:8000/"
-    haproxy_stats_url: str = "http://haproxy:8084/;csv"
-    stats_username: str = ""
-    stats_password: str = field(default="", repr=False)
-    stack_version: str = ""
+    environment: str
+    latitude: float
+    longitude: float
+    nws_base_url: str
+    nws_contact: str
+    camera_id: str
+    camera_url_pattern: str
+    camera_label: str
+    placeholder_digests: tuple[str, ...]
+    timezone: str
+    diagnostics_dir: Path
+    history_size: int
+    timeout: float
+    check_timeout: float
+    airflow_api_url: str
+    redis_host: str
+    redis_port: int
+    webhook_url: str
+    haproxy_stats_url: str
+    stats_username: str
+    stats_password: str = field(repr=False)
+    stack_version: str
 
     @property
     def user_agent(self) -> str:
@@ -66,7 +66,7 @@ class WeatherSettings:
 class Variables(EnvSettings):
     """The variables the diagnostic reads: one field each, with its default and bounds."""
 
-    environment: Literal["development", "production"] = Field("development", validation_alias="ENVIRONMENT")
+    environment: Environment
     latitude: float = Field(30.2672, ge=-90, le=90, validation_alias="WEATHER_LATITUDE")
     longitude: float = Field(-97.7431, ge=-180, le=180, validation_alias="WEATHER_LONGITUDE")
     nws_base_url: str = Field("https://api.weather.gov", validation_alias="NWS_BASE_URL")
@@ -76,20 +76,20 @@ class Variables(EnvSettings):
                                     validation_alias="CAMERA_URL_PATTERN")
     camera_label: str = Field("38th & Duval", validation_alias="CAMERA_LABEL")
     placeholder_digests: str = Field("", validation_alias="CAMERA_PLACEHOLDER_SHA256")
-    timezone: str = Field(DEFAULT_TIMEZONE, validation_alias="TEAM_TIMEZONE")
-    state_dir: Path = Field(Path(".state"), validation_alias="STACK_STATE_DIR")
+    timezone: TeamTimezone
+    state_dir: StateDir
     diagnostics_dir: Path | None = Field(None, validation_alias="DIAGNOSTICS_DIR")
     history_size: int = Field(20, ge=1, le=500, validation_alias="WEATHER_HISTORY_SIZE")
     timeout: float = Field(10.0, ge=0.5, le=120, validation_alias="WEATHER_HTTP_TIMEOUT")
     check_timeout: float = Field(3.0, ge=0.2, le=60, validation_alias="WEATHER_CHECK_TIMEOUT")
-    api_host: str = Field("airflow-apiserver", validation_alias="AIRFLOW_API_HOST")
-    api_port: Port = Field(8080, validation_alias="AIRFLOW_API_PORT")
+    api_host: AirflowApiHost
+    api_port: AirflowApiPort
     redis_host: str = Field("redis", validation_alias="REDIS_HOST")
     redis_port: Port = Field(6379, validation_alias="REDIS_PORT")
     webhook_host: str = Field("webhook", validation_alias="WEBHOOK_HOST")
-    webhook_port: Port = Field(8000, validation_alias="WEBHOOK_PORT")
-    stats_port: Port = Field(8084, validation_alias="PUBLIC_STATS_PORT")
-    haproxy_stats_url: str | None = Field(None, validation_alias="HAPROXY_STATS_URL")
+    webhook_port: WebhookPort
+    # HAProxy's stats page on the compose network (natively the runner sets the URL)
+    haproxy_stats_url: str = Field("http://haproxy:8084/;csv", validation_alias="HAPROXY_STATS_URL")
     # the stats page's read-only login (HAProxy's `stats` user), never Flower's
     stats_password: str = Field("", repr=False, validation_alias="HAPROXY_STATS_PASSWORD")
     stack_version: str = Field("", validation_alias="STACK_VERSION")
@@ -148,6 +148,6 @@ def from_env(env: Mapping[str, str] | None = None) -> WeatherSettings:
         history_size=v.history_size, timeout=v.timeout, check_timeout=v.check_timeout,
         airflow_api_url=f"http://{v.api_host}:{v.api_port}", redis_host=v.redis_host, redis_port=v.redis_port,
         webhook_url=f"http://{v.webhook_host}:{v.webhook_port}/",
-        haproxy_stats_url=v.haproxy_stats_url or f"http://haproxy:{v.stats_port}/;csv",
+        haproxy_stats_url=v.haproxy_stats_url,
         stats_username="stats" if v.stats_password else "", stats_password=v.stats_password,
         stack_version=v.stack_version)

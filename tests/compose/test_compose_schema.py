@@ -38,8 +38,8 @@ AIRFLOW_ENV_KEYS = {
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER", "AIRFLOW__CORE__LOAD_EXAMPLES",
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
     "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST", "AIRFLOW__API__EXPOSE_CONFIG",
-    "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "AIRFLOW__CELERY__FLOWER_HOST", "ENVIRONMENT", "OP_CONNECT", "OP_VAULT_ID",
-    "TEAM_TIMEZONE", "DIAGNOSTICS_DIR", "PYTHONPATH",
+    "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "AIRFLOW__CELERY__FLOWER_HOST", "ENVIRONMENT", "OP_CONNECT",
+    "OP_VAULT_ID", "TEAM_TIMEZONE", "DIAGNOSTICS_DIR", "PYTHONPATH",
 }
 SEED_NAMES = ("AIRFLOW_UID", "ENVIRONMENT", "_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD",
               "AIRFLOW_PROJ_DIR", "OP_API_TOKEN", "OP_CONNECT", "OP_VAULT_ID")
@@ -247,11 +247,16 @@ def test_worker_file_joins_the_main_host(worker, main):
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
         assert "${MAIN_HOST:?" in env[key], key
     assert "PUBLIC_WORKER_API_PORT" in env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
-    # What the main stack's workers have (compose cannot share anchors across files), and where a task finds the
-    # main host's services (their ports are fixed on the compose network, the main host's HAProxy ports here).
+    # What the main stack's workers have (compose cannot share anchors across files) but the scheduler's and the
+    # DAG processor's options, and where a task finds the main host's services (their ports are fixed on the
+    # compose network, the main host's HAProxy ports here).
     extra = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "DUMB_INIT_SETSID", "AIRFLOW_API_PORT", "REDIS_PORT",
              "POSTGRES_PORT"}
-    assert set(env) - extra - CREDENTIAL_VARIABLES == set(main["x-airflow-common-env"])
+    not_a_worker_s = {name for name in main["x-airflow-common-env"]
+                      if name.startswith(("AIRFLOW__SCHEDULER__", "AIRFLOW__DAG_PROCESSOR__"))}
+    shared = set(main["x-airflow-common-env"]) - not_a_worker_s
+    assert set(env) - extra - CREDENTIAL_VARIABLES - not_a_worker_s == shared
+    assert "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST" in env  # the DAGs' bundle, which the worker reads too
     # and the same credentials as the main host's workers: no more
     main_worker = main["services"]["airflow-worker"]["environment"]
     assert set(env) & CREDENTIAL_VARIABLES == set(main_worker) & CREDENTIAL_VARIABLES

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from weather_checker.settings import WeatherSettings
+from weather_checker.settings import WeatherSettings, from_env
 
 from tests.weather_checker.samples import FORECAST_URL, POINT_URL, nws_fixture
 
@@ -13,7 +13,7 @@ from tests.weather_checker.samples import FORECAST_URL, POINT_URL, nws_fixture
 @pytest.fixture
 def settings(tmp_path) -> WeatherSettings:
     """Default settings (Austin, camera 533) writing into a fresh temporary diagnostics folder."""
-    return replace(WeatherSettings(), diagnostics_dir=tmp_path / "diagnostics", check_timeout=1.0,
+    return replace(from_env({}), diagnostics_dir=tmp_path / "diagnostics", check_timeout=1.0,
                    timeout=2.0)
 
 

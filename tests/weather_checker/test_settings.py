@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from weather_checker.settings import SettingsError, from_env
 
+from stacksettings import PROJECT_DIR
+
 
 def test_defaults_are_austin_camera_533_and_compose_addresses():
     s = from_env({})
@@ -14,7 +16,7 @@ def test_defaults_are_austin_camera_533_and_compose_addresses():
     assert s.nws_base_url == "https://api.weather.gov"
     assert s.camera_url == "https://cctv.austinmobility.io/image/533.jpg"
     assert s.timezone == "America/Chicago"
-    assert s.diagnostics_dir == Path(".state/diagnostics")
+    assert s.diagnostics_dir == PROJECT_DIR / ".state" / "diagnostics"
     assert s.airflow_api_url == "http://airflow-apiserver:8080"
     assert s.webhook_url == "http://webhook:8000/"
     assert s.haproxy_stats_url == "http://haproxy:8084/;csv"
@@ -30,7 +32,7 @@ def test_native_values_are_read():
         "STACK_STATE_DIR": "/srv/state", "AIRFLOW_API_HOST": "127.0.0.1", "AIRFLOW_API_PORT": "28080",
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "26379",
         "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": "28000",
-        "PUBLIC_STATS_PORT": "18084", "FLOWER_USERNAME": "admin", "FLOWER_PASSWORD": "pw",
+        "HAPROXY_STATS_URL": "http://127.0.0.1:18084/;csv", "FLOWER_USERNAME": "admin", "FLOWER_PASSWORD": "pw",
         "HAPROXY_STATS_PASSWORD": "reader-pw",
     })
     assert s.secret_field == "production.demonstration secret"
@@ -40,7 +42,7 @@ def test_native_values_are_read():
     assert s.airflow_api_url == "http://127.0.0.1:28080"
     assert (s.redis_host, s.redis_port) == ("127.0.0.1", 26379)
     assert s.webhook_url == "http://127.0.0.1:28000/"
-    assert s.haproxy_stats_url == "http://haproxy:18084/;csv"
+    assert s.haproxy_stats_url == "http://127.0.0.1:18084/;csv"
     assert s.user_agent.endswith("(ops@city.example)")
     # the stats page's read-only login, never Flower's (tasks do not hold FLOWER_PASSWORD)
     assert (s.stats_username, s.stats_password) == ("stats", "reader-pw")

@@ -33,19 +33,29 @@ bodies = st.one_of(
 )
 
 
+def signed_for(draw, targets: list[str]) -> dict:
+    """Headers signed for one of `targets` and for one endpoint, possibly another's (a captured request,
+    re-pointed)."""
+    endpoint = draw(st.sampled_from(ENDPOINTS))
+    return signed(draw(st.sampled_from(targets)), delivery_id=f"fuzz-{draw(st.uuids()).hex}", endpoint=endpoint)
+
+
+def damaged(draw, headers: dict) -> dict:
+    """Some headers removed or replaced."""
+    for name in draw(st.lists(st.sampled_from(HEADER_NAMES), max_size=3)):
+        if draw(st.booleans()):
+            headers.pop(name, None)
+        else:
+            headers[name] = draw(header_text)
+    return headers
+
+
 @st.composite
 def requests(draw):
     """Random headers, sometimes starting from a correctly signed request and then damaging it."""
     signed_start = draw(st.booleans())
     if signed_start:
-        # a request signed for one endpoint, possibly sent to another (a captured request, re-pointed)
-        endpoint = draw(st.sampled_from(ENDPOINTS))
-        headers = signed(COMMIT, delivery_id=f"fuzz-{draw(st.uuids()).hex}", endpoint=endpoint)
-        for name in draw(st.lists(st.sampled_from(HEADER_NAMES), max_size=3)):
-            if draw(st.booleans()):
-                headers.pop(name, None)
-            else:
-                headers[name] = draw(header_text)
+        headers = damaged(draw, signed_for(draw, [COMMIT]))
     else:
         headers = draw(st.dictionaries(st.sampled_from(HEADER_NAMES), header_text, max_size=6))
     # Mostly the trigger, since that is where the risk is; the other routes now and then.
@@ -94,16 +104,8 @@ MESSAGE = "message-only-for-signed-readers"
 @st.composite
 def status_reads(draw):
     """GET of one deploy's status, sometimes signed (for the right or a wrong endpoint or id), then damaged."""
-    headers = {}
-    if draw(st.booleans()):
-        endpoint = draw(st.sampled_from(ENDPOINTS))
-        target = draw(st.sampled_from([SEEDED, COMMIT, "20260101T000000-000000"]))
-        headers = signed(target, delivery_id=f"fuzz-{draw(st.uuids()).hex}", endpoint=endpoint)
-    for name in draw(st.lists(st.sampled_from(HEADER_NAMES), max_size=3)):
-        if draw(st.booleans()):
-            headers.pop(name, None)
-        else:
-            headers[name] = draw(header_text)
+    signed_start = draw(st.booleans())
+    headers = damaged(draw, signed_for(draw, [SEEDED, COMMIT, "20260101T000000-000000"]) if signed_start else {})
     path = draw(st.sampled_from([f"/deploys/{SEEDED}", f"/deploys?commit={COMMIT}", "/?format=json", "/"]))
     return path, headers
 
