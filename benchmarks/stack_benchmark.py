@@ -310,8 +310,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="fresh stacks per variant (default 3)")
     parser.add_argument("--triggers", type=int, default=20, help="stack-smoke runs per stack (default 20)")
-    parser.add_argument("--deploys", type=int, default=10, help="deploys per stack (default 10)")
-    parser.add_argument("--idle-seconds", type=float, default=30, help="idle CPU window (default 30)")
+    parser.add_argument("--deploys", type=int, default=5, help="deploys per stack (default 5)")
+    parser.add_argument("--idle-seconds", type=float, default=20, help="idle CPU window (default 20)")
     parser.add_argument("--settle", type=float, default=10, help="idle seconds before measuring (default 10)")
     parser.add_argument("--only", action="append", help="this variant only: shipped or airflow-defaults")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
