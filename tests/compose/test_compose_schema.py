@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 MAIN = REPO / "docker-compose.yaml"
 WORKER = REPO / "docker-compose.worker.yaml"
 
-ONE_SHOTS = {"airflow-init", "airflow-cli"}
+ONE_SHOTS = {"airflow-init", "airflow-cli", "dashboard-account"}
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker", "flower", "webhook", "airflow-cli"}
 # Every generated credential but the webhook key (production reads that from 1Password) is required by compose.
@@ -33,7 +33,7 @@ SERVICES = {"postgres", "redis", "airflow-init", "airflow-apiserver", "airflow-s
             "airflow-triggerer", "airflow-worker", "flower", "webhook", "smee-relay", "diagnostics", "haproxy",
             "airflow-cli", "fake-onepassword", "fake-slack", "fixture-server",
             "prometheus", "statsd-exporter", "postgres-exporter", "redis-exporter", "node-exporter",
-            "blackbox-exporter", "alertmanager"}
+            "blackbox-exporter", "alertmanager", "dashboard-account", "dashboard"}
 AIRFLOW_ENV_KEYS = {
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER", "AIRFLOW__CORE__LOAD_EXAMPLES",
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",

@@ -19,6 +19,7 @@ STRONG = {
     "CELERY_RESULTS_PASSWORD": "a-long-results-password",
     "WAREHOUSE_PASSWORD": "a-long-warehouse-password",
     "HAPROXY_STATS_PASSWORD": "a-long-stats-password",
+    "DASHBOARD_AIRFLOW_PASSWORD": "a-long-dashboard-password",
 }
 # Production 1Password: one token and vault for DAG secrets, another for the webhook's items.
 ONEPASSWORD = {"OP_CONNECT": "https://connect.example.org", "OP_API_TOKEN": "dag-token", "OP_VAULT_ID": "dags",
