@@ -111,6 +111,9 @@ def lines(series: dict[str, Sequence[tuple[float, float]]], title: str, tz: Zone
                         for t, v in values)
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour(name, j)}" stroke-width="2">'
                     f'<title>{escape(name)}: {escape(fmt(values[-1][1]))} now</title></polyline>')
+        # the newest point marked, so a series of one point (a metric that just appeared) shows too
+        x, y = path.rsplit(" ", 1)[-1].split(",")
+        body.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour(name, j)}"/>')
     body += _legend(list(series), HEIGHT - 10)
     return _svg(body, title)
 
