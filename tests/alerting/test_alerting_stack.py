@@ -4,6 +4,8 @@ stack fires nothing but what is true of it."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 import yaml
@@ -43,3 +45,18 @@ def test_every_series_a_rule_reads_exists_and_only_true_alerts_are_pending(nativ
     # the development stack's canary is paused (new DAGs start paused): that alert is true here; nothing else is
     alerts = prometheus(native_stack, "query", query="ALERTS")["result"]
     assert {a["metric"]["alertname"] for a in alerts} <= {"CanaryNotSucceeding"}
+
+
+def test_an_alert_reaches_slack_once_through_alertmanager_and_the_dashboard(native_stack):
+    slack = f"http://127.0.0.1:{native_stack.settings['FAKE_SLACK_PORT']}/messages"
+    alertmanager = f"http://127.0.0.1:{native_stack.settings['ALERTMANAGER_PORT']}/alertmanager"
+    alert = {"labels": {"alertname": "AlertPathCheck", "severity": "warning"},
+             "annotations": {"summary": "Alertmanager to the dashboard to Slack works."}}
+    assert requests.post(f"{alertmanager}/api/v2/alerts", json=[alert], timeout=10).status_code == 200
+
+    def about_it() -> list[dict]:
+        return [m for m in requests.get(slack, timeout=10).json() if "AlertPathCheck" in (m.get("text") or "")]
+
+    [message] = wait_for(about_it, timeout=120) and (time.sleep(5) or about_it())  # group_wait is 30 s
+    assert message["text"].startswith(":warning: *Alert: AlertPathCheck*")
+    assert "Alertmanager to the dashboard to Slack works." in message["text"]
