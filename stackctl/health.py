@@ -174,9 +174,12 @@ def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change
 # Each public port, asked as a user would: (its port setting, what it is, the check). A check gets the URL and
 # the logins ({"operator": Flower's and the stats page's, "admin": Airflow's first admin}) and returns None when
 # the port answered as it should, else what it answered.
+PAGE_SECONDS = 30.0  # a page a user waits for on a loaded machine (the dashboard draws its panels first)
+
+
 def _page(path: str, login: bool = False):
     def check(url: str, logins: dict[str, tuple[str, str]]) -> str | None:
-        status, body = http_get(url + path, logins["operator"] if login else None)
+        status, body = http_request(url + path, auth=logins["operator"] if login else None, timeout=PAGE_SECONDS)
         return None if status == 200 else _said(status, body)
     return check
 
@@ -187,12 +190,12 @@ def _said(status: int, body: bytes) -> str:
 
 def _airflow_login(url: str, logins: dict[str, tuple[str, str]]) -> str | None:
     """A page, then a token for the admin (one POST: HAProxy limits logins per address) and an API call."""
-    status, body = http_get(url + "/api/v2/monitor/health")
+    status, body = http_get(url + "/api/v2/monitor/health", timeout=PAGE_SECONDS)
     if status != 200:
         return _said(status, body)
     credentials = {"username": logins["admin"][0], "password": logins["admin"][1]}
     status, body = http_request(url + "/auth/token", data=json.dumps(credentials).encode(),
-                                headers={"Content-Type": "application/json"}, timeout=30)
+                                headers={"Content-Type": "application/json"}, timeout=PAGE_SECONDS)
     if status not in (200, 201):
         return f"login: {_said(status, body)}"
     try:
@@ -200,7 +203,7 @@ def _airflow_login(url: str, logins: dict[str, tuple[str, str]]) -> str | None:
     except (ValueError, KeyError, TypeError):
         return f"login: HTTP {status} without a token"
     status, body = http_request(url + "/api/v2/dags?limit=1", headers={"Authorization": f"Bearer {token}"},
-                                timeout=30)
+                                timeout=PAGE_SECONDS)
     return None if status == 200 else f"with a token: {_said(status, body)}"
 
 
