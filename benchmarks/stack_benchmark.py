@@ -34,6 +34,7 @@ from benchmarks import processes, results
 from benchmarks.deploy_latency import Bench
 from stackctl.settings import PROJECT_DIR
 from stacktest.deploys import StackOrigin
+from stacktest.deploys import status as deploy_status
 from stacktest.gitrepo import GITCONFIG
 from stacktest.native import NativeStack, new_state_dir
 
@@ -183,6 +184,18 @@ def deploy_runs(stack: NativeStack, origin: StackOrigin, count: int, run: Run) -
     run.deploys = [visible for _, visible in rows]
 
 
+def deploys_done(stack: NativeStack, timeout: float = 300) -> None:
+    """Wait until the webhook has finished its deploys: a deploy's DAG shows before the webhook has seen every
+    DAG at the commit (and applied dags/bootstrap.yaml), and that work is not idle."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = {d.get("state") for d in deploy_status(stack).get("deploys", [])}
+        if not states & {"queued", "running"}:
+            return
+        time.sleep(0.5)
+    print(f"the webhook was still deploying after {timeout:.0f} s; measuring anyway", file=sys.stderr)
+
+
 def idle(state_dir: Path, settle: float, seconds: float, run: Run) -> None:
     """Memory by program once the stack has been idle `settle` s, then CPU by program over `seconds` s."""
     time.sleep(settle)
@@ -226,6 +239,7 @@ def one_run(env: dict[str, str], args) -> Run:
             run.timeline = timeline(stack)
             trigger_runs(stack, args.triggers, run)
             deploy_runs(stack, origin, args.deploys, run)
+            deploys_done(stack)
             idle(state_dir, args.settle, args.idle_seconds, run)
             stack.stop()
             started = time.monotonic()
