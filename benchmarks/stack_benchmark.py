@@ -327,7 +327,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n", 2)[2],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="fresh stacks per variant (default 3)")
-    parser.add_argument("--triggers", type=int, default=20, help="stack-smoke runs per stack (default 20)")
+    parser.add_argument("--triggers", type=int, default=15, help="stack-smoke runs per stack (default 15)")
     parser.add_argument("--deploys", type=int, default=5, help="deploys per stack (default 5)")
     parser.add_argument("--idle-seconds", type=float, default=20, help="idle CPU window (default 20)")
     parser.add_argument("--settle", type=float, default=10, help="idle seconds before measuring (default 10)")
