@@ -59,11 +59,17 @@ def _y_axis(top: float, fmt: Callable[[float], str]) -> list[str]:
 
 
 def _legend(names: Sequence[str], y: float) -> list[str]:
+    """One line of coloured names under the chart; long names shortened, and those that do not fit counted."""
     parts, x = [], LEFT
     for i, name in enumerate(names):
+        short = name if len(name) <= 28 else name[:27] + "…"
+        if x + 24 + 6.5 * len(short) > WIDTH:
+            parts.append(f'<text x="{x}" y="{y}" font-size="11" fill="#333">+{len(names) - i} more</text>')
+            break
         parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour(name, i)}"/>')
-        parts.append(f'<text x="{x + 14}" y="{y}" font-size="11" fill="#333">{escape(name)}</text>')
-        x += 24 + 7 * len(name)
+        parts.append(f'<text x="{x + 14}" y="{y}" font-size="11" fill="#333"><title>{escape(name)}</title>'
+                     f'{escape(short)}</text>')
+        x += 24 + 6.5 * len(short)
     return parts
 
 

@@ -274,5 +274,5 @@ def by_state(counts: dict[str, list[float]]) -> dict[str, list[float]]:
 def _name(labels: dict) -> str:
     name = labels.get("__name__", "?").removeprefix(BUSINESS)
     extra = ",".join(f"{k}={v}" for k, v in sorted(labels.items())
-                     if k not in ("__name__", "job", "instance"))
+                     if not k.startswith("__") and k not in ("job", "instance"))
     return f"{name}{{{extra}}}" if extra else name
