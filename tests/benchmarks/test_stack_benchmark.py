@@ -23,8 +23,10 @@ def test_figures_of_one_run_leave_the_development_fakes_out_of_the_memory_goal()
     assert set(figures) <= set(stack_benchmark.GOALS)
 
 
-def test_a_run_without_triggers_has_no_latency_figures():
-    assert "trigger_to_success_p50" not in Run(cold_start=1.0).figures()
+def test_a_run_without_triggers_or_second_up_has_no_such_figures():
+    figures = Run(cold_start=1.0).figures()
+    assert "trigger_to_success_p50" not in figures
+    assert "second_up" not in figures  # the second `up` failed: no figure rather than a zero
 
 
 def test_the_table_shows_minimum_median_maximum_over_runs_per_variant():
