@@ -147,7 +147,7 @@ def haproxy(session: requests.Session, settings: WeatherSettings) -> dict:
     if response.status_code != 200:
         return check("haproxy", FAIL, f"stats {settings.haproxy_stats_url} answered {response.status_code}")
     try:
-        return haproxy_stats.judge(haproxy_stats.parse(response.text))
+        return haproxy_stats.judge(haproxy_stats.parse(response.text), settings.profiles)
     except ValueError as error:
         return check("haproxy", FAIL, str(error))
 

@@ -7,6 +7,10 @@ import io
 
 from weather_checker.results import FAIL, PASS, WARN, check
 
+# HAProxy's backends that only have a server when their compose profile runs (haproxy/haproxy.cfg answers 503
+# naming the profile otherwise): without the profile they are not the stack's fault.
+PROFILE_BACKENDS = {"monitoring": ("prometheus", "alertmanager", "dashboard")}
+
 
 def parse(text: str) -> list[dict[str, str]]:
     """Rows of the `;csv` stats export (its header line starts with '# ')."""
@@ -16,8 +20,11 @@ def parse(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text[2:])))
 
 
-def judge(rows: list[dict[str, str]]) -> dict:
-    """Fail when a backend is not UP, warn when a backend is UP with some servers down."""
+def judge(rows: list[dict[str, str]], profiles: tuple[str, ...] = ()) -> dict:
+    """Fail when a backend is not UP, warn when a backend is UP with some servers down; the backends of a compose
+    profile not in `profiles` (COMPOSE_PROFILES) are left out."""
+    off = {name for profile, names in PROFILE_BACKENDS.items() if profile not in profiles for name in names}
+    rows = [r for r in rows if r.get("pxname") not in off]
     servers = [r for r in rows if r.get("svname") not in ("BACKEND", "FRONTEND")]
     # Backends without servers (the stats page, stick tables) carry no traffic to check.
     serving = {s.get("pxname") for s in servers}

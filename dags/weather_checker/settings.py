@@ -44,6 +44,7 @@ class WeatherSettings:
     stats_username: str
     stats_password: str = field(repr=False)
     stack_version: str
+    profiles: tuple[str, ...] = ()
 
     @property
     def user_agent(self) -> str:
@@ -93,6 +94,8 @@ class Variables(EnvSettings):
     # the stats page's read-only login (HAProxy's `stats` user), never Flower's
     stats_password: str = Field("", repr=False, validation_alias="HAPROXY_STATS_PASSWORD")
     stack_version: str = Field("", validation_alias="STACK_VERSION")
+    # the compose profiles running (their HAProxy backends are judged only then)
+    profiles: str = Field("", validation_alias="COMPOSE_PROFILES")
 
     @field_validator("nws_base_url", "camera_url_pattern", "haproxy_stats_url")
     @classmethod
@@ -150,4 +153,5 @@ def from_env(env: Mapping[str, str] | None = None) -> WeatherSettings:
         webhook_url=f"http://{v.webhook_host}:{v.webhook_port}/",
         haproxy_stats_url=v.haproxy_stats_url,
         stats_username="stats" if v.stats_password else "", stats_password=v.stats_password,
-        stack_version=v.stack_version)
+        stack_version=v.stack_version,
+        profiles=tuple(p.strip() for p in v.profiles.split(",") if p.strip()))

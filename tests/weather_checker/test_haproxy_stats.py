@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from weather_checker import haproxy_stats
 
@@ -52,3 +55,29 @@ def test_html_is_not_mistaken_for_stats():
 
 def test_no_serving_backend_fails():
     assert haproxy_stats.judge(rows("stats_all_up.csv")[:1])["status"] == "fail"
+
+
+def with_monitoring_down() -> list[dict]:
+    data = rows("stats_all_up.csv")
+    template = next(r for r in data if r["pxname"] == "flower" and r["svname"] == "flower")
+    for name in ("prometheus", "dashboard"):
+        data.append(dict(template, pxname=name, svname=name, status="DOWN", check_status="L4CON"))
+        data.append(dict(template, pxname=name, svname="BACKEND", status="DOWN"))
+    return data
+
+
+def test_the_monitoring_backends_count_only_when_their_profile_runs():
+    without = haproxy_stats.judge(with_monitoring_down(), ("dev",))
+    assert without["status"] == "pass"
+    assert without["detail"] == "4 backends up: airflow_api, webhook, flower, diagnostics"
+    with_profile = haproxy_stats.judge(with_monitoring_down(), ("dev", "monitoring"))
+    assert with_profile["status"] == "fail"
+    assert with_profile["detail"].startswith("backends down: prometheus, dashboard")
+
+
+def test_profile_backends_are_the_ones_haproxy_cfg_serves_only_with_their_profile():
+    config = (Path(__file__).parents[2] / "haproxy" / "haproxy.cfg").read_text()
+    for profile, names in haproxy_stats.PROFILE_BACKENDS.items():
+        in_config = set(re.findall(rf"^backend (\S+)\n(?:    .*\n)*?    http-request return status 503 .*"
+                                   rf"add {profile} to COMPOSE_PROFILES", config, re.MULTILINE))
+        assert in_config == set(names)
