@@ -16,7 +16,7 @@ import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackctl import native, services, task_user
+from stackctl import native, reaper, services, task_user
 from stackctl.settings import Settings
 
 # Seconds a program gets to stop after SIGTERM before supervisord sends SIGKILL to its process group, unless
@@ -296,12 +296,36 @@ def shutdown(settings: Settings, timeout: float = 60) -> None:
     once stopwaitsecs are over.
     """
     shutdown_tasks(settings)
-    pid = _pid(main(settings))
+    sup = main(settings)
+    pid = _pid(sup)
     if not pid:
         return
     os.kill(pid, signal.SIGTERM)
-    if not _wait_gone(main(settings), pid, timeout):
-        os.kill(pid, signal.SIGKILL)
+    if not _wait_gone(sup, pid, timeout):
+        kill_with_descendants(pid)
+
+
+def kill_with_descendants(pid: int) -> list[int]:
+    """SIGKILL a supervisord that did not stop in time, then end every process it still had under it (SIGTERM,
+    SIGKILL after the reaper's grace): killed alone, it left its programs running, re-parented to init, holding
+    the stack's ports (seen under load: PostgreSQL, Redis, the diagnostics server, the fakes). Return who was
+    left under it."""
+    left = reaper.descendants(pid)
+    os.kill(pid, signal.SIGKILL)
+    for sig, grace in ((signal.SIGTERM, reaper.GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        alive = [p for p in left if _process_alive(p)]
+        for child in alive:
+            try:
+                os.kill(child, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = [p for p in alive if _process_alive(p)]
+        if not alive:
+            break
+    return left
 
 
 def shutdown_tasks(settings: Settings) -> None:
