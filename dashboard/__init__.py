@@ -17,7 +17,8 @@ log = logging.getLogger("dashboard")
 
 def create_app(config: Settings | None = None, clock: Callable[[], float] = time.time) -> Flask:
     """The app; `clock` says what time it is (tests draw the page at the moment their fixture data ends)."""
-    from dashboard import health, page
+    from dashboard import page
+    from stackweb import health
 
     config = config or Settings.from_env()
     app = Flask(__name__)

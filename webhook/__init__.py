@@ -14,7 +14,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; `test_config` overrides settings fields (lowercase) and Flask config (UPPERCASE)."""
     from flask import Flask
 
-    from webhook import auth, errors, health, logs, metrics, rollback, settings, status, trigger
+    from stackweb import health
+    from webhook import auth, errors, logs, metrics, rollback, settings, status, trigger
     from webhook.deploy.state import Database
 
     app = Flask(__name__)

@@ -1,4 +1,5 @@
-"""Liveness probe: answers as long as the worker can serve a request."""
+"""Liveness probe for HAProxy, compose and `up`: answers as long as a worker can serve a request; touches no
+disk, network or source."""
 
 from flask import Blueprint, Flask, jsonify
 
@@ -7,7 +8,6 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """Cheap liveness answer for HAProxy and the supervisor; touches no disk or network."""
     return jsonify(status="ok")
 
 
