@@ -22,7 +22,7 @@ WORKER_FILE = PROJECT / "docker-compose.worker.yaml"
 # Every port compose publishes on the host, and the order of the block the test picks for them.
 HOST_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT", "PUBLIC_DIAGNOSTICS_PORT",
               "PUBLIC_STATS_PORT", "PUBLIC_HTTPS_PORT", "PUBLIC_WORKER_API_PORT", "PUBLIC_WORKER_POSTGRES_PORT",
-              "PUBLIC_WORKER_REDIS_PORT")
+              "PUBLIC_WORKER_REDIS_PORT", "PUBLIC_MONITORING_PORT")
 ORIGIN_IN_CONTAINER = "/opt/airflow/origin.git"
 TEST_DAGS = PROJECT / "tests" / "compose" / "dags"
 PROBE_DAG = PROJECT / "tests" / "integration" / "dags" / "task_isolation.py"  # stacktest/isolation.py
