@@ -85,9 +85,6 @@ def test_weather_checker_runs_in_the_stack_and_its_page_is_served(compose_stack)
     assert "development demonstration secret: <code>" in page.text, "the secret came from the dev profile's fake"
 
 
-@pytest.mark.xfail(strict=False, reason="quarantined: the task-isolation run did not succeed under compose in the "
-                   "fresh-clone CI of 2026-11-29 (passed in the CI of ca31785; the native twin passes); cause not "
-                   "found yet, see the session 5 note on issue 12")
 def test_a_task_sees_no_stack_credential_and_cannot_mint_an_admin_token(compose_stack):
     check_a_task_cannot_become_admin(compose_stack, compose_stack.env["AIRFLOW__API_AUTH__JWT_SECRET"])
 

@@ -119,7 +119,9 @@ def task_isolation():
         candidates.update(value for value in in_memory_settings() if len(value) >= 8)
         readable, words = read_paths((dag_run.conf or {}).get("paths") or {})
         candidates.update(words)
-        api = f"http://{os.environ['AIRFLOW_API_HOST']}:{os.environ['AIRFLOW_API_PORT']}/api/v2/dags?limit=1"
+        # natively the runner's port; under compose none is set: the api-server's fixed container port
+        port = os.environ.get("AIRFLOW_API_PORT", "8080")
+        api = f"http://{os.environ['AIRFLOW_API_HOST']}:{port}/api/v2/dags?limit=1"
         accepted = 0
         for secret in candidates:
             try:
