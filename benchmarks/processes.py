@@ -7,7 +7,9 @@ directly) with everything under it. CPU time counts the processes that came and 
 
 from __future__ import annotations
 
+import configparser
 import re
+import xmlrpc.client
 from dataclasses import dataclass
 
 import psutil
@@ -54,19 +56,35 @@ def role(argv: list[str], state_dir: str) -> str:
     return text[:80]
 
 
+def supervised_names(argv: list[str]) -> dict[int, str]:
+    """pid -> program name, as the supervisord started with `argv` (`-c CONF`) calls its programs: a program
+    the launcher became (exec) shows its own command line, not `stackctl.launch NAME`. {} when not asked."""
+    try:
+        conf = configparser.RawConfigParser()
+        conf.read(argv[argv.index("-c") + 1])
+        socket = conf.get("unix_http_server", "file")
+        from supervisor.xmlrpc import SupervisorTransport
+
+        server = xmlrpc.client.ServerProxy("http://127.0.0.1", SupervisorTransport(serverurl=f"unix://{socket}"))
+        return {info["pid"]: info["name"] for info in server.supervisor.getAllProcessInfo() if info["pid"]}
+    except (ValueError, IndexError, configparser.Error, OSError, xmlrpc.client.Error):
+        return {}
+
+
 def members(state_dir) -> list[Member]:
     """Every process of the stack, each with the program it belongs to."""
     found: list[Member] = []
     roots = [p for p in processes_under(state_dir) if "supervisord" in " ".join(_cmdline(p))]
     for sup in roots:
         found.append(Member(sup.pid, "supervisord", role(_cmdline(sup), str(state_dir)), False))
+        names = supervised_names(_cmdline(sup))
         try:
             children = sup.children()
         except psutil.Error:
             continue
         for child in children:
             argv = _cmdline(child)
-            name = program_name(argv)
+            name = names.get(child.pid) or program_name(argv)
             found.append(Member(child.pid, name, role(argv, str(state_dir)), LAUNCHER in argv))
             try:
                 below = child.children(recursive=True)
