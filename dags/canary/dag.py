@@ -23,11 +23,12 @@ from airflow.sdk import dag, task
 from dagutils.deadlines import slack_deadline_alert
 from dagutils.notifications import task_fail_slack_alert
 
+DAG_ID = "canary"
 DEADLINE = timedelta(minutes=3)  # after the run was due; the schedule leaves 2 more minutes before the next
 
 
 @dag(
-    dag_id="canary",
+    dag_id=DAG_ID,
     schedule="*/5 * * * *",
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
@@ -35,7 +36,7 @@ DEADLINE = timedelta(minutes=3)  # after the run was due; the schedule leaves 2 
     dagrun_timeout=timedelta(minutes=4, seconds=30),
     # production: running from its first deploy, even where new DAGs start paused; development: the default
     is_paused_upon_creation=False if os.environ.get("ENVIRONMENT") == "production" else None,
-    deadline=slack_deadline_alert(DEADLINE),
+    deadline=slack_deadline_alert(DEADLINE, DAG_ID),
     on_failure_callback=task_fail_slack_alert,
     doc_md=__doc__,
     tags=["diagnostic", "canary"],

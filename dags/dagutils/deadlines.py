@@ -2,7 +2,8 @@
 
     from dagutils.deadlines import slack_deadline_alert
 
-    @dag(..., deadline=slack_deadline_alert(timedelta(minutes=3)))   # late: not finished 3 min after it was due
+    @dag(dag_id=DAG_ID, ..., deadline=slack_deadline_alert(timedelta(minutes=3), DAG_ID))
+    # late: not finished 3 min after it was due
 
 The reference is the run's logical date (when a scheduled run was due), so a run the scheduler queued late is
 late too. The scheduler notices a missed deadline and queues the callback; a Celery worker runs
@@ -10,10 +11,16 @@ late too. The scheduler notices a missed deadline and queues the callback; a Cel
 A run that ends before its deadline removes it: nothing is sent. A run without a logical date (a manual run
 triggered with none) has no deadline.
 
-Under `airflow dags test` the alert is left out: Airflow 3.3.2's dag.test() cannot finish a successful run of a
-DAG that has one (it hands the run the alerts' definitions where the scheduler hands their database ids, and
-the lookup fails with "'dict' object has no attribute 'hex'"). dags test runs no scheduler, so it would never
-fire a deadline anyway; the DAG processor, the scheduler and the deploy's validation always see it.
+Under `airflow dags test <this DAG>` the alert is left out: Airflow 3.3.2's dag.test() cannot finish a
+successful run of a DAG that has one (it hands the run the alerts' definitions where the scheduler hands their
+database ids, and the lookup fails with "'dict' object has no attribute 'hex'"). dags test runs no scheduler, so
+it would never fire a deadline anyway; the DAG processor, the scheduler and the deploy's validation always see
+it. Only the DAG under test loses it: `airflow dags test X` parses every DAG file of the bundle and writes every
+DAG it finds to the metadata database, so a DAG that dropped its alert whenever *any* DAG was tested lost its
+deadline on a running stack until the DAG processor parsed its file again (up to 5 min), and runs created
+meanwhile had no deadline at all (why the canary's late-run alert never came after `dags test orders_upsert`
+in the fresh-clone CI). `airflow dags test canary` on a running stack still leaves the canary without its
+deadline until that next parse.
 """
 
 from __future__ import annotations
@@ -29,16 +36,23 @@ from dagutils.notifications import Link, _run_url, _team_zone, send_slack_messag
 log = logging.getLogger(__name__)
 
 
-def under_dags_test(argv: list[str] | None = None) -> bool:
-    """Whether this process is `airflow dags test` (see the module's docstring)."""
+def under_dags_test(dag_id: str, argv: list[str] | None = None) -> bool:
+    """Whether this process is `airflow dags test <dag_id>` (see the module's docstring). The DAG under test is
+    the one Airflow's parsing context names (the CLI sets it while it parses the bundle), else the command's
+    first argument."""
     args = sys.argv[1:] if argv is None else argv
-    return args[:2] == ["dags", "test"]
+    if args[:2] != ["dags", "test"]:
+        return False
+    from airflow.sdk import get_parsing_context
+
+    tested = get_parsing_context().dag_id or (args[2] if len(args) > 2 else None)
+    return tested == dag_id
 
 
-def slack_deadline_alert(interval: timedelta):
-    """A DeadlineAlert: Slack hears of each run not finished `interval` after its logical date (None under
-    `airflow dags test`)."""
-    if under_dags_test():
+def slack_deadline_alert(interval: timedelta, dag_id: str):
+    """A DeadlineAlert for DAG `dag_id`: Slack hears of each run not finished `interval` after its logical date
+    (None under `airflow dags test <dag_id>`)."""
+    if under_dags_test(dag_id):
         return None
     from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback
 

@@ -33,16 +33,27 @@ def missed_context() -> dict:
 
 def test_the_alert_counts_from_when_the_run_was_due_and_calls_back_on_a_worker(monkeypatch):
     monkeypatch.setattr("sys.argv", ["airflow", "dag-processor"])
-    alert = deadlines.slack_deadline_alert(timedelta(minutes=3))
+    alert = deadlines.slack_deadline_alert(timedelta(minutes=3), "canary")
     assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
     assert alert.interval == timedelta(minutes=3)
     assert isinstance(alert.callback, SyncCallback)
     assert alert.callback.path == "dagutils.deadlines.deadline_missed"
 
 
-def test_no_alert_under_dags_test(monkeypatch):
+def test_no_alert_under_dags_test_of_this_dag(monkeypatch):
     monkeypatch.setattr("sys.argv", ["airflow", "dags", "test", "canary"])
-    assert deadlines.slack_deadline_alert(timedelta(minutes=3)) is None
+    assert deadlines.slack_deadline_alert(timedelta(minutes=3), "canary") is None
+
+
+def test_testing_another_dag_keeps_the_alert(monkeypatch):
+    """`airflow dags test orders_upsert` parses the canary's file too and writes it to the database: there it
+    keeps its deadline (the CLI names the DAG under test in Airflow's parsing context, whatever its options)."""
+    monkeypatch.setattr("sys.argv", ["airflow", "dags", "test", "-B", "dags-folder", "orders_upsert"])
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "orders_upsert")  # what the CLI sets while parsing
+    assert deadlines.slack_deadline_alert(timedelta(minutes=3), "canary") is not None
+    monkeypatch.delenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID")
+    monkeypatch.setattr("sys.argv", ["airflow", "dags", "test", "orders_upsert"])
+    assert deadlines.slack_deadline_alert(timedelta(minutes=3), "canary") is not None
 
 
 def test_a_missed_deadline_posts_one_warning_naming_the_run_and_the_times(slack):
