@@ -6,8 +6,9 @@ Where each panel reads, and why:
   the slowest tasks, the canary. The run history is Airflow's own record: exact counts in every state (queued
   and running too), kept beyond Prometheus' retention. Airflow's StatsD timers reach Prometheus only as
   per-interval aggregates (collectd), which cannot be summed into exact run counts.
-- Prometheus: queue depth and worker slots (Airflow's executor gauges), stack memory (node-exporter and each
-  scraped program), business metrics (StatsD prefix airflow_business), firing alerts. These exist nowhere else.
+- Prometheus: queue depth (Airflow's executor gauges, the broker's queue) and worker slots (Flower's worker
+  gauges), stack memory (each scraped program's own and Redis'), business metrics (StatsD prefix
+  airflow_business), firing alerts. These exist nowhere else.
 - The deploy webhook's status (public JSON): deploys and their results. Prometheus only counts deploys by
   result; the list (commit, author, when) exists only in the webhook's history.
 """
@@ -27,8 +28,17 @@ from dashboard.airflow import Airflow
 from dashboard.sources import Prometheus, SourceError
 
 # Prometheus' names for Airflow's StatsD metrics (docker-compose.yaml, configs prometheus-yml) and the exporters'
-QUEUED, RUNNING, OPEN_SLOTS = ("airflow_executor_queued_tasks", "airflow_executor_running_tasks",
-                               "airflow_executor_open_slots")
+QUEUED, RUNNING = "airflow_executor_queued_tasks", "airflow_executor_running_tasks"
+# Flower's gauges per Celery worker (labels worker): 1 while it is online, and the tasks it is executing. The
+# executor's own open_slots gauge is core.parallelism (32) minus its running tasks: the scheduler's limit, not
+# the workers' slots.
+WORKERS_ONLINE, EXECUTING = "flower_worker_online", "flower_worker_number_of_currently_executing_tasks"
+RESIDENT = "process_resident_memory_bytes"  # each scraped program's own memory (label job)
+REDIS_RSS = "redis_memory_used_rss_bytes"  # the Redis server's, from redis-exporter
+MACHINE_USED = "sum(node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes)"
+# scrape jobs whose process_resident_memory_bytes is an exporter's, not the program it watches
+EXPORTERS = {"node": "node-exporter", "postgres": "postgres-exporter", "redis": "redis-exporter",
+             "statsd": "statsd-exporter", "tls": "blackbox-exporter"}
 BROKER_QUEUE = "redis_key_size"  # Celery's queues in Redis (redis-exporter --check-single-keys): labels key
 BUSINESS = "airflow_business_"  # dagutils.metrics: the StatsD prefix airflow_business
 RUN_STATES = ("success", "failed", "running", "queued")
@@ -92,8 +102,9 @@ class Dashboard:
     """Builds every panel for one page view, at one moment `now`."""
 
     def __init__(self, airflow: Airflow, prometheus: Prometheus, read_deploys: Callable[[], dict], tz: ZoneInfo,
-                 now: float | None = None):
+                 now: float | None = None, worker_concurrency: int = 4):
         self.airflow = airflow
+        self.worker_concurrency = worker_concurrency
         self.prom = prometheus
         self.read_deploys = read_deploys
         self.tz = tz
@@ -123,8 +134,7 @@ class Dashboard:
         panel = new_panel("runs-per-day")
         today = datetime.fromtimestamp(self.now, self.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         days = [today - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
-        counts = {state: [float(self.airflow.count_runs(state, day, day + timedelta(days=1, microseconds=-1)))
-                          for day in days] for state in RUN_STATES}
+        counts = {state: self._per_day(state, days) for state in RUN_STATES}
         if not any(any(values) for values in counts.values()):
             panel.empty = f"No DAG run in the last {DAYS} days."
             return panel
@@ -132,12 +142,26 @@ class Dashboard:
                                           {s: v for s, v in counts.items() if any(v)}, panel.title)
         return panel
 
+    def _per_day(self, state: str, days: list[datetime]) -> list[float]:
+        """Runs in `state` on each of `days`: one page of the week's runs counted here, or (more than a page) one
+        count per day."""
+        ends = [day + timedelta(days=1, microseconds=-1) for day in days]
+        runs = self.airflow.runs_in_state(state, days[0], ends[-1])
+        if runs is None:
+            return [float(self.airflow.count_runs(state, day, end)) for day, end in zip(days, ends, strict=True)]
+        counts = [0.0] * len(days)
+        for run in runs:
+            at = datetime.fromisoformat(run["run_after"])
+            for i, (day, end) in enumerate(zip(days, ends, strict=True)):
+                if day <= at <= end:
+                    counts[i] += 1
+        return counts
+
     def _successes(self) -> dict[str, float | None]:
         """dag_id -> unix time its newest successful run ended (None: it never succeeded)."""
         if self._last_success is None:
             found: dict[str, float | None] = {}
-            for dag_id in self.airflow.dag_ids():
-                ended = self.airflow.last_success(dag_id)
+            for dag_id, ended in self.airflow.last_successes(self.airflow.dag_ids()).items():
                 found[dag_id] = datetime.fromisoformat(ended).timestamp() if ended else None
             self._last_success = found  # only once complete: a failure halfway is raised again by the next panel
         return self._last_success
@@ -219,35 +243,47 @@ class Dashboard:
         return panel
 
     def queue(self) -> Panel:
-        """Queue depth and worker slots: the executor's queued and running tasks and open slots, the broker's queue."""
+        """Queue depth and worker slots: the executor's queued and running tasks, the broker's queue, and the
+        Celery workers' open slots (WORKER_CONCURRENCY per worker online, minus the tasks they are executing)."""
         panel = new_panel("queue")
-        names = {QUEUED: "queued in the executor", BROKER_QUEUE: "waiting in the broker", RUNNING: "running",
-                 OPEN_SLOTS: "open slots"}
+        open_slots = f"sum({WORKERS_ONLINE}) * {self.worker_concurrency} - sum({EXECUTING})"
+        queries = {"queued in the executor": f"sum({QUEUED})", "waiting in the broker": f"sum({BROKER_QUEUE})",
+                   "running": f"sum({RUNNING})", "open worker slots": open_slots}
         series = {}
-        for metric, name in names.items():
-            for _, points in self.prom.series(f"sum({metric})", self.now - HOURS * 3600, self.now, 60):
+        for name, query in queries.items():
+            for _, points in self.prom.series(query, self.now - HOURS * 3600, self.now, 60):
                 series[name] = points
         if not series:
             panel.empty = "No executor metrics yet (the scheduler sends them every few seconds once it runs)."
             return panel
         panel.chart = charts.lines(series, panel.title, self.tz, lambda v: f"{v:g}")
+        if "open worker slots" in series:
+            panel.lines.append(("", f"Open worker slots: {self.worker_concurrency} per Celery worker online "
+                                    "(WORKER_CONCURRENCY) minus the tasks they are executing (Flower)."))
         return panel
 
     def memory(self) -> Panel:
-        """Stack memory: the machine's used memory and each scraped program's resident memory."""
+        """Stack memory: the resident memory of each program of the stack that reports its own to Prometheus
+        (Prometheus, Flower, the webhook, the exporters) and of the Redis server; the machine's used memory is
+        said in a line, not drawn (it holds everything else on the machine too)."""
         panel = new_panel("memory")
         start, step = self.now - HOURS * 3600, 120
         series = {}
-        for _, points in self.prom.series("sum(node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes)",
-                                          start, self.now, step):
-            series["machine, used"] = points
-        for labels, points in self.prom.series("sum by (job) (process_resident_memory_bytes)", start, self.now,
-                                               step):
-            series[labels.get("job", "?")] = points
+        for labels, points in self.prom.series(f"sum by (job) ({RESIDENT})", start, self.now, step):
+            job = labels.get("job", "?")
+            series[EXPORTERS.get(job, job)] = points
+        for _, points in self.prom.series(f"sum({REDIS_RSS})", start, self.now, step):
+            series["redis server"] = points
         if not series:
             panel.empty = "No memory metrics yet."
             return panel
-        panel.chart = charts.lines(series, panel.title, self.tz, megabytes)
+        panel.chart = charts.lines(dict(sorted(series.items())), panel.title, self.tz, megabytes)
+        total = sum(points[-1][1] for points in series.values())
+        machine = self.prom.instant(MACHINE_USED, at=self.now)
+        panel.lines.append(("", f"Resident memory of the stack's programs that report it: {megabytes(total)} now. "
+                                "Airflow's processes and PostgreSQL report none to Prometheus and are not drawn"
+                                + (f"; the whole machine uses {megabytes(machine[0][1])} (not only this stack)."
+                                   if machine else ".")))
         return panel
 
     def business(self) -> Panel:

@@ -12,7 +12,7 @@ from stacksettings.variables import BindHost, TeamTimezone
 
 class Settings(EnvSettings):
     """BIND_HOST, DASHBOARD_PORT, the sources' URLs and Airflow login (the compose service sets them), the team's
-    time zone."""
+    time zone, the workers' WORKER_CONCURRENCY."""
 
     host: BindHost
     port: Port = Field(8090, validation_alias="DASHBOARD_PORT")
@@ -26,6 +26,8 @@ class Settings(EnvSettings):
     # days and hours on the charts are the team's (the same default as dagutils.team's, for the DAGs)
     timezone: TeamTimezone
     timeout: float = Field(5.0, gt=0, le=60, validation_alias="DASHBOARD_SOURCE_TIMEOUT")
+    # task slots per Celery worker (the workers' own setting): open worker slots = this x workers online - busy
+    worker_concurrency: int = Field(4, ge=1, validation_alias="WORKER_CONCURRENCY")
 
     @field_validator("prometheus_url", "webhook_url", "airflow_url")
     @classmethod

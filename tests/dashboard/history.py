@@ -94,19 +94,36 @@ def _gauge_lines(name: str, labels: str, start: float, now: float, value) -> lis
     return lines
 
 
+MEMORY_MIB = {"prometheus": 90, "statsd": 20, "webhook": 110}  # scrape job -> its program's resident memory
+REDIS_MIB = 12
+WORKERS = ("celery@a", "celery@b")
+
+
+def running(t: float) -> int:
+    """The executor's running tasks at time t."""
+    return 1 + int(t / 900) % 3
+
+
 def openmetrics(now: float) -> str:
     """The whole fixture, ending at `now` (rounded down to a whole minute by the caller)."""
     lines: list[str] = []
     day = now - 86400
     recent = now - panels.HOURS * 3600 - 600
     lines += _gauge_lines(panels.QUEUED, "", recent, now, lambda t: int(t / 600) % 5)
-    lines += _gauge_lines(panels.RUNNING, "", recent, now, lambda t: 1 + int(t / 900) % 3)
-    lines += _gauge_lines(panels.OPEN_SLOTS, "", recent, now, lambda t: 4 - (1 + int(t / 900) % 3))
+    lines += _gauge_lines(panels.RUNNING, "", recent, now, running)
+    # Airflow's own open_slots (core.parallelism 32 minus running): not the workers' slots, the page ignores it
+    lines += _gauge_lines("airflow_executor_open_slots", "", recent, now, lambda t: 32 - running(t))
+    # two Celery workers online (Flower), executing the running tasks between them
+    for worker in WORKERS:
+        lines += _gauge_lines(panels.WORKERS_ONLINE, f'worker="{worker}"', recent, now, lambda t: 1)
+    for worker, share in zip(WORKERS, (1, 0), strict=True):
+        lines += _gauge_lines(panels.EXECUTING, f'worker="{worker}"', recent, now, lambda t, s=share: s * running(t))
     lines += _gauge_lines("node_memory_MemTotal_bytes", 'job="node-exporter"', recent, now, lambda t: 24 * 2**30)
     lines += _gauge_lines("node_memory_MemAvailable_bytes", 'job="node-exporter"', recent, now,
                           lambda t: 20 * 2**30 - (t % 3600) * 2**17)
-    for job, mib in (("prometheus", 90), ("statsd-exporter", 20), ("webhook", 110)):
-        lines += _gauge_lines("process_resident_memory_bytes", f'job="{job}"', recent, now, lambda t, m=mib: m * 2**20)
+    for job, mib in MEMORY_MIB.items():
+        lines += _gauge_lines(panels.RESIDENT, f'job="{job}"', recent, now, lambda t, m=mib: m * 2**20)
+    lines += _gauge_lines(panels.REDIS_RSS, 'job="redis"', recent, now, lambda t: REDIS_MIB * 2**20)
     rows = [t for t, s in finished(now)["orders_upsert"] if t >= day]
     lines += _counter_lines(f"{panels.BUSINESS}rows_loaded", 'dag_id="orders_upsert"', rows, day, now,
                             [250.0] * len(rows))

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dashboard import create_app, panels, sources
+from dashboard import page as page_module
 from dashboard.airflow import Airflow
 from stacktest.net import free_port
 from tests.dashboard import fake_airflow, history
@@ -100,12 +101,48 @@ def test_deploys_from_the_webhook_newest_first_with_their_results(page):
 
 
 def test_queue_memory_and_business_metrics_are_drawn(page):
-    for name in ("queued in the executor", "running", "open slots"):
+    for name in ("queued in the executor", "running", "open worker slots"):
         assert f">{name}</text>" in page["queue"]
-    for name in ("machine, used", "prometheus", "webhook"):
+    for name in ("prometheus", "statsd-exporter", "webhook", "redis server"):
         assert f">{name}</text>" in page["memory"]
     assert "rows_loaded{dag_id=orders_upsert}" in page["business"]
     assert "<polyline" in page["business"]
+
+
+def test_open_worker_slots_are_the_workers_not_the_executors_parallelism(page, now):
+    """Two workers of 4 slots (WORKER_CONCURRENCY) online, executing what runs: 8 - running, not 32 - running."""
+    assert f"<title>open worker slots: {2 * 4 - history.running(now):g} now</title>" in page["queue"]
+    assert "(WORKER_CONCURRENCY) minus the tasks they are executing (Flower)." in page["queue"]
+
+
+def test_stack_memory_is_the_programs_not_the_machine(page):
+    total = sum(history.MEMORY_MIB.values()) + history.REDIS_MIB
+    assert "machine" not in re.sub(r'<p class="line[^"]*">.*?</p>', "", page["memory"])  # not drawn
+    assert (f"Resident memory of the stack&#39;s programs that report it: {total} MiB now. Airflow&#39;s processes "
+            "and PostgreSQL report none to Prometheus and are not drawn; the whole machine uses") in page["memory"]
+    assert "<title>redis server: 12 MiB now</title>" in page["memory"]
+
+
+def test_a_page_view_makes_few_airflow_calls_and_a_second_one_within_the_cache_none(airflow, prometheus, webhook,
+                                                                                   now):
+    """The fixture's week (eight DAGs, the canary every 5 min, one run in ten failing): a page of the week's
+    runs per state, and one count a day for the states with more than a page (success, failed); the newest
+    successes in one page, and one call for the DAG not on it. 26 calls where one per DAG and per day and state
+    made 38; in a stack whose week fits in a page (the test stack), 9."""
+    clock = [now]
+    config = settings(prometheus.url, webhook.url, airflow.url)
+    client = create_app(config, clock=lambda: clock[0]).test_client()
+
+    def calls() -> int:
+        before = len(airflow.seen)
+        assert client.get("/").status_code == 200
+        return len(airflow.seen) - before
+
+    assert calls() <= 26
+    clock[0] += page_module.CACHE_SECONDS - 1
+    assert calls() == 0  # drawn 29 s ago: the same page
+    clock[0] += 1
+    assert calls() > 0
 
 
 def test_an_unreachable_source_is_named_on_each_of_its_panels_and_the_others_still_show(make_client):
