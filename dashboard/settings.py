@@ -27,7 +27,7 @@ class Settings(EnvSettings):
     timezone: TeamTimezone
     timeout: float = Field(5.0, gt=0, le=60, validation_alias="DASHBOARD_SOURCE_TIMEOUT")
     # task slots per Celery worker (the workers' own setting): open worker slots = this x workers online - busy
-    worker_concurrency: int = Field(4, ge=1, validation_alias="WORKER_CONCURRENCY")
+    worker_concurrency: int = Field(ge=1, validation_alias="WORKER_CONCURRENCY")
 
     @field_validator("prometheus_url", "webhook_url", "airflow_url")
     @classmethod

@@ -123,7 +123,8 @@ def settings(prometheus_url: str, webhook_url: str, airflow_url: str, **override
     return Settings.from_env({"PROMETHEUS_URL": prometheus_url, "WEBHOOK_URL": webhook_url,
                               "AIRFLOW_API_URL": airflow_url, "DASHBOARD_AIRFLOW_USERNAME": fake_airflow.USERNAME,
                               "DASHBOARD_AIRFLOW_PASSWORD": fake_airflow.PASSWORD, "TEAM_TIMEZONE": "America/Chicago",
-                              "DASHBOARD_SOURCE_TIMEOUT": "5"}, **overrides)
+                              "DASHBOARD_SOURCE_TIMEOUT": "5",
+                              "WORKER_CONCURRENCY": "4"}, **overrides)
 
 
 @pytest.fixture

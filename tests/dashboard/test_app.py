@@ -10,7 +10,8 @@ from stacksettings import SettingsError
 
 GOOD = {"PROMETHEUS_URL": "http://prometheus:9090/prometheus", "WEBHOOK_URL": "http://webhook:8000",
         "AIRFLOW_API_URL": "http://airflow-apiserver:8080", "DASHBOARD_AIRFLOW_USERNAME": "dashboard",
-        "DASHBOARD_AIRFLOW_PASSWORD": "s3cret-viewer", "TEAM_TIMEZONE": "America/Chicago"}
+        "DASHBOARD_AIRFLOW_PASSWORD": "s3cret-viewer", "TEAM_TIMEZONE": "America/Chicago",
+        "WORKER_CONCURRENCY": "4"}
 
 
 @pytest.mark.parametrize(("change", "message"), [

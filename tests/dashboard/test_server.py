@@ -20,7 +20,7 @@ def test_python_m_dashboard_serves_under_gunicorn_and_stops_on_sigterm(tmp_path,
     env = {**os.environ, "DASHBOARD_PORT": str(port), "BIND_HOST": "127.0.0.1", "PROMETHEUS_URL": prometheus.url,
            "WEBHOOK_URL": webhook.url, "AIRFLOW_API_URL": airflow.url, "TEAM_TIMEZONE": "UTC",
            "DASHBOARD_AIRFLOW_USERNAME": fake_airflow.USERNAME, "DASHBOARD_AIRFLOW_PASSWORD": fake_airflow.PASSWORD,
-           "PYTHONPATH": str(PROJECT_DIR)}
+           "WORKER_CONCURRENCY": "4", "PYTHONPATH": str(PROJECT_DIR)}
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log_file, subprocess.Popen([sys.executable, "-m", "dashboard"], env=env,
                                                            cwd=tmp_path, stdout=log_file,
