@@ -102,7 +102,7 @@ class Dashboard:
     """Builds every panel for one page view, at one moment `now`."""
 
     def __init__(self, airflow: Airflow, prometheus: Prometheus, read_deploys: Callable[[], dict], tz: ZoneInfo,
-                 now: float | None = None, worker_concurrency: int = 4):
+                 now: float | None, worker_concurrency: int):
         self.airflow = airflow
         self.worker_concurrency = worker_concurrency
         self.prom = prometheus

@@ -81,7 +81,7 @@ def test_a_canary_without_a_success_for_15_minutes_is_late(airflow, prometheus, 
     later = now + 20 * 60
     minutes = round((later - history.last_success(now, "canary")) / 60)
     viewer = Airflow(airflow.url, fake_airflow.USERNAME, fake_airflow.PASSWORD, 5)
-    board = panels.Dashboard(viewer, sources.Prometheus(prometheus.url, 5), dict, TZ, later)
+    board = panels.Dashboard(viewer, sources.Prometheus(prometheus.url, 5), dict, TZ, later, 4)
     assert board.canary().lines == [
         ("bad", f"Late: last success {minutes} min ago (expected every 5 min; alert after 15 min).")]
 
