@@ -17,7 +17,8 @@ def launch(tmp_path, name: str, argv: list[str]) -> subprocess.Popen:
     (tmp_path / f"{name}.json").write_text(json.dumps({"argv": argv, "env": {"PATH": os.environ["PATH"]}}))
     return subprocess.Popen([sys.executable, "-m", "stackctl.launch", name], cwd=PROJECT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={"PATH": os.environ["PATH"], "STACK_SPEC_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT)})
+                            env={"PATH": os.environ["PATH"], "STACK_SPEC_DIR": str(tmp_path),
+                                 "PYTHONPATH": str(PROJECT)})
 
 
 def first_line_then_stop(process: subprocess.Popen) -> str:
