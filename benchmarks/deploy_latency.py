@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -33,6 +34,19 @@ sys.path.insert(0, str(PROJECT))
 # runs as root
 from stacktest.gitrepo import git, good_dag  # noqa: E402
 from webhook.auth import signed_headers  # noqa: E402
+
+# Where POST -> visible goes: the webhook's deploy record (when each stage began), the DAG processor's own
+# last_parsed_time of the DAG, and the benchmark's own clock (one machine, one clock).
+PHASES = (
+    ("webhook: POST -> queued", "post", "requested_at"),
+    ("runner: queued -> picked up", "requested_at", "fetch"),
+    ("fetch from origin", "fetch", "check"),
+    ("check (ancestry, commit info, changed paths)", "check", "validate"),
+    ("validate (export + DagBag in the validation server)", "validate", "publish"),
+    ("publish + parse requests", "publish", "visible"),
+    ("DAG processor: parse requested -> DAG parsed", "visible", "parsed"),
+    ("client: DAG parsed -> seen through the API", "parsed", "seen"),
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -46,6 +60,7 @@ class Bench:
                  dag_id: str):
         self.webhook, self.airflow = webhook.rstrip("/"), airflow.rstrip("/")
         self.key, self.dag_id = key, dag_id
+        self.phases: dict[str, list[float]] = {}
         self.session = requests.Session()
         token = self.session.post(f"{self.airflow}/auth/token", json={"username": user, "password": password},
                                   timeout=30).json()["access_token"]
@@ -68,7 +83,22 @@ class Bench:
         response = requests.post(f"{self.webhook}/webhook", json={"commit": commit}, timeout=10, headers=headers)
         elapsed = time.perf_counter() - started
         response.raise_for_status()
+        self.deploy_id = response.json()["deploy_id"]
         return elapsed
+
+    def split(self, posted: float, seen: float) -> None:
+        """Add this deploy's phases (self.phases) from the webhook's record and the DAG's last parse."""
+        deploy_id = self.deploy_id
+        headers = signed_headers(self.key, "status", deploy_id, f"bench-{uuid.uuid4().hex}", int(time.time()))
+        record = requests.get(f"{self.webhook}/deploys/{deploy_id}", headers=headers, timeout=10).json()
+        dag = self.session.get(f"{self.airflow}/api/v2/dags/{self.dag_id}", timeout=10).json()
+        parsed = dag.get("last_parsed_time")
+        moments = {"post": posted, "requested_at": record.get("requested_at"), "seen": seen,
+                   "parsed": datetime.fromisoformat(parsed.replace("Z", "+00:00")).timestamp() if parsed else None,
+                   **(record.get("stages_began") or {})}
+        for phase, start, end in PHASES:
+            if moments.get(start) is not None and moments.get(end) is not None:
+                self.phases.setdefault(phase, []).append(moments[end] - moments[start])
 
     def visible(self, commit: str, timeout: float = 120) -> bool:
         deadline = time.monotonic() + timeout
@@ -87,13 +117,24 @@ class Bench:
         rows = []
         for i in range(count):
             commit = self.commit(f"run-{i}-{uuid.uuid4().hex[:6]}")
-            started = time.perf_counter()
+            started, posted = time.perf_counter(), time.time()
             answer = self.post(commit)
             ok = self.visible(commit)
             rows.append((answer, time.perf_counter() - started if ok else None))
+            if ok:
+                self.split(posted, posted + rows[-1][1])
             print(f"  {i + 1:2d}/{count}  answer {answer * 1000:6.1f} ms   visible "
                   f"{(rows[-1][1] or float('nan')):6.2f} s", file=sys.stderr)
         return rows
+
+
+def phase_table(phases: dict[str, list[float]]) -> str:
+    lines = ["Where POST -> visible goes (s): min / p50 / max", "", "| phase | min | p50 | max |", "|---|---|---|---|"]
+    for phase, _, _ in PHASES:
+        if phases.get(phase):
+            values = phases[phase]
+            lines.append(f"| {phase} | {min(values):.2f} | {percentile(values, 50):.2f} | {max(values):.2f} |")
+    return "\n".join(lines)
 
 
 def table(rows: list[tuple[float, float | None]], label: str) -> str:
@@ -188,6 +229,8 @@ def main() -> int:
         bench = Bench(target["webhook"], target["airflow"], Path(target["origin"]), target["key"],
                       target["user"], target["password"], args.dag_id)
         print(table(bench.run(args.count), label))
+        print()
+        print(phase_table(bench.phases))
     return 0
 
 

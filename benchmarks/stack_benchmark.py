@@ -32,6 +32,7 @@ import requests
 import yaml
 
 from benchmarks import processes, results
+from benchmarks.deploy_latency import PHASES as DEPLOY_PHASES
 from benchmarks.deploy_latency import Bench
 from stackctl.settings import PROJECT_DIR
 from stacktest.deploys import StackOrigin
@@ -103,6 +104,7 @@ class Run:
     triggers: list[float] = field(default_factory=list)
     phases: dict[str, list[float]] = field(default_factory=dict)
     deploys: list[float] = field(default_factory=list)
+    deploy_phases: dict[str, list[float]] = field(default_factory=dict)
     pss: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     processes: list[tuple[str, str, float]] = field(default_factory=list)
@@ -186,6 +188,7 @@ def deploy_runs(stack: NativeStack, origin: StackOrigin, count: int, run: Run) -
     if missing:
         raise RuntimeError(f"{missing} of {count} deploys never became visible")
     run.deploys = [visible for _, visible in rows]
+    run.deploy_phases = bench.phases
 
 
 def deploys_done(stack: NativeStack, timeout: float = 300) -> None:
@@ -283,6 +286,12 @@ def report(measured: dict[str, list[Run]], args) -> list[str]:
     for phase, _, _ in PHASES:
         row = [cells([results.percentile(r.phases[phase], 50) for r in runs if phase in r.phases], 2)
                if any(phase in r.phases for r in runs) else "—" for runs in measured.values()]
+        lines.append(f"| {phase} | {' | '.join(row)} |")
+    lines += ["", "Where deploy POST -> visible goes (median of each run's median, s):", "",
+              f"| phase | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
+    for phase, _, _ in DEPLOY_PHASES:
+        row = [cells([results.percentile(r.deploy_phases[phase], 50) for r in runs if phase in r.deploy_phases], 2)
+               if any(phase in r.deploy_phases for r in runs) else "—" for runs in measured.values()]
         lines.append(f"| {phase} | {' | '.join(row)} |")
     programs = sorted({p for runs in measured.values() for r in runs for p in r.pss},
                       key=lambda p: -max(r.pss.get(p, 0) for runs in measured.values() for r in runs))

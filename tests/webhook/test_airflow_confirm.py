@@ -101,3 +101,27 @@ def test_a_file_still_failing_from_a_rolled_back_commit_is_caught_at_once(airflo
     assert again["stages"]["visible"] < 3.0
     fixed = deploy(client, airflow_runner, origin.commit({"dags/fragile.py": None}, "remove fragile"))
     assert fixed["state"] == "succeeded", fixed
+
+
+def test_only_the_dag_files_whose_code_changed_are_parsed_again(airflow_app, airflow_runner, airflow, origin):
+    client = airflow_app.test_client()
+    shared = "from helpers import note\n"
+    added = deploy(client, airflow_runner, origin.commit(
+        {"dags/second.py": shared + good_dag("second"), "dags/helpers.py": "note = 1\n"}, "second, helpers"))
+    assert added["state"] == "succeeded", added
+    airflow.parse_requests.clear()
+    one = deploy(client, airflow_runner, origin.commit({"dags/second.py": shared + good_dag("second", "v2")}))
+    assert one["state"] == "succeeded", one
+    assert airflow.parse_requests == ["token-second.py"]
+    assert airflow_runner.ctx.history.get(one["id"])["reparse"] == ["second.py"]
+    airflow.parse_requests.clear()
+    helper = deploy(client, airflow_runner, origin.commit({"dags/helpers.py": "note = 2\n"}))
+    assert helper["state"] == "succeeded", helper
+    assert airflow.parse_requests == ["token-second.py"]
+    airflow.parse_requests.clear()
+    outside = deploy(client, airflow_runner, origin.commit({"README.md": "words\n"}))
+    assert outside["state"] == "succeeded", outside
+    assert airflow.parse_requests == []
+    data = deploy(client, airflow_runner, origin.commit({"dags/settings.yaml": "a: 1\n"}))
+    assert data["state"] == "succeeded", data
+    assert sorted(airflow.parse_requests) == ["token-hello.py", "token-second.py"]

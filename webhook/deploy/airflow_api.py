@@ -85,18 +85,23 @@ class AirflowClient:
         if resp.status_code not in (200, 201, 409):
             raise AirflowError(f"parseDagFile answered HTTP {resp.status_code}")
 
-    def refresh(self, files: set[str] | None = None) -> int:
+    def refresh(self, files: set[str] | list[str] | None = None, known: list[dict] | None = None) -> int:
         """Request a parse of every known DAG file (all of them, or those in `files`); return how many.
 
         One request refreshes the bundle, but Airflow only re-parses files that changed or were asked for,
-        and a DAG keeps its old bundle_version (so new runs would use the old commit's shared code)
-        until its file is parsed again. Asking for every file moves all DAGs to the new commit at once.
+        and a DAG keeps its old bundle_version (so new runs would use the old commit's code) until its file
+        is parsed again: `files` must hold every file whose code changed (webhook/deploy/reparse.py). Airflow
+        parses the last requested first. When no file of `files` has a token yet (only new files), one other
+        file is asked for, which makes Airflow refresh the bundle and find the new ones at once. `known`: what
+        dags() just answered.
         """
         tokens = {}
-        for dag in self.dags():
-            rel = dag.get("relative_fileloc")
-            if dag.get("file_token") and (files is None or rel in files):
-                tokens.setdefault(rel, dag["file_token"])
-        for token in tokens.values():
-            self.request_parse(token)
-        return len(tokens)
+        for dag in self.dags() if known is None else known:
+            if dag.get("file_token"):
+                tokens.setdefault(dag.get("relative_fileloc"), dag["file_token"])
+        order = list(tokens) if files is None else [f for f in files if f in tokens]
+        if files and not order and tokens:
+            order = [next(iter(tokens))]
+        for rel in dict.fromkeys(order):
+            self.request_parse(tokens[rel])
+        return len(dict.fromkeys(order))

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bootstrapfile.deployed import apply_deployed
-from webhook.deploy import notify, problems
+from webhook.deploy import notify, problems, reparse
 from webhook.deploy.airflow_api import AirflowClient, AirflowError
 from webhook.deploy.credentials import Credentials
 from webhook.deploy.git import GitError
@@ -88,13 +88,17 @@ class Run:
         self.ctx = ctx
         self.record = dict(record)
         self.stages: dict[str, float] = dict(record.get("stages") or {})
+        # when each stage began (epoch seconds): a benchmark splits POST -> visible with these
+        self.began: dict[str, float] = dict(record.get("stages_began") or {})
 
     def save(self, **fields) -> None:
-        self.record.update(fields, stages=dict(self.stages))
-        self.ctx.history.append({**fields, "id": self.record["id"], "stages": self.stages})
+        self.record.update(fields, stages=dict(self.stages), stages_began=dict(self.began))
+        self.ctx.history.append({**fields, "id": self.record["id"], "stages": self.stages,
+                                 "stages_began": self.began})
 
     @contextmanager
     def stage(self, name: str):
+        self.began[name] = round(time.time(), 3)
         self.save(state="running", stage=name)
         started = time.monotonic()
         try:
@@ -130,7 +134,8 @@ def changed_outside(ctx: Context, deployed: str | None, commit: str) -> list[str
 
 
 def validate(ctx: Context, run: Run, commit: str) -> dict:
-    """Export the commit and import its DAGs in a child process; Stop("rejected") on any problem."""
+    """Export the commit and import its DAGs in a child process; Stop("rejected") on any problem. The report's
+    "reparse" is the DAG files Airflow must parse again (reparse.py), None for all."""
     work = ctx.cfg.deploy_dir / "work" / run.record["id"]
     shutil.rmtree(work, ignore_errors=True)
     try:
@@ -140,6 +145,9 @@ def validate(ctx: Context, run: Run, commit: str) -> dict:
             if not dags.is_dir():
                 raise Stop("rejected", f"commit has no {ctx.cfg.dags_subdir}/ folder")
             report = ctx.validator.check(dags, work / "report.json")
+            if report["ok"]:
+                report["reparse"] = to_reparse(ctx, run.record.get("previous_commit"), commit, dags,
+                                               set(report["dag_ids"].values()))
     except ValidationError as exc:
         raise Stop("failed", str(exc), retryable=True, detail=exc.detail) from None
     finally:
@@ -152,8 +160,20 @@ def validate(ctx: Context, run: Run, commit: str) -> dict:
                      problem["kind"], problem["file"], problem["line"], problem["message"])
         run.save(problems=found, warnings=warnings)
         raise Stop("rejected", problems.reason(found), detail=problems.detail(found))
-    run.save(dag_ids=sorted(report["dag_ids"]), validate_seconds=report["seconds"], warnings=warnings)
+    run.save(dag_ids=sorted(report["dag_ids"]), validate_seconds=report["seconds"], warnings=warnings,
+             reparse=report["reparse"])
     return report
+
+
+def to_reparse(ctx: Context, deployed: str | None, commit: str, tree: Path, dag_files: set[str]
+               ) -> list[str] | None:
+    """The DAG files whose code differs between the deployed commit and `commit`; None (all) on a first deploy
+    and when `commit` is deployed already (a deploy resumed after publishing: Airflow may not have parsed it)."""
+    if deployed is None or deployed == commit:
+        return None
+    prefix = ctx.cfg.dags_subdir.rstrip("/") + "/"
+    changed = [p[len(prefix):] for p in ctx.mirror.changed_paths(deployed, commit) if p.startswith(prefix)]
+    return reparse.affected(tree, changed, dag_files)
 
 
 def import_errors(ctx: Context) -> list[dict]:
@@ -172,19 +192,26 @@ def move(ctx: Context, new: str | None, old: str | None) -> None:
 
 
 def confirm(ctx: Context, run: Run, commit: str, dags: dict[str, str], before: list[dict],
-            published_at: float) -> tuple[str, str] | None:
-    """Make Airflow reparse now, wait for the DAGs at `commit`; return why it is bad (reason, detail), or None."""
+            published_at: float, files: list[str] | None = None) -> tuple[str, str] | None:
+    """Make Airflow reparse `files` (None: every DAG file) now and wait until their DAGs report `commit` and
+    every other DAG of the commit is there; return why it is bad (reason, detail), or None."""
     with run.stage("reparse"):
         try:
-            asked = ctx.airflow.refresh(set(dags.values()))
+            shown = ctx.airflow.dags()
+            known = {d["dag_id"] for d in shown}
+            if files is not None:  # a DAG of an unchanged file that Airflow does not show (yet) is asked for too
+                files = sorted({f for d, f in dags.items() if d not in known and f not in files}) + files
+            # no file at all: no DAG's code changed (a commit outside the DAG folder), nothing to parse again
+            asked = ctx.airflow.refresh(set(dags.values()) if files is None else files, shown) if files != [] else None
         except AirflowError as exc:
             return f"could not request a reparse: {exc}", ""
-    if not asked:
+    if asked == 0:
         # The bundle has no DAG yet, so no file token: Airflow's refresh_interval will pick it up.
         run.save(note="no DAG in the bundle yet; waiting for Airflow's own refresh")
+    reparsed = set(dags) if files is None else {d for d, f in dags.items() if f in files or d not in known}
     with run.stage("visible"):
         try:
-            behind, after = wait_visible(ctx, commit, dags, before, published_at)
+            behind, after = wait_visible(ctx, commit, dags, before, published_at, reparsed)
         except AirflowError as exc:
             return f"could not confirm the deploy: {exc}", ""
     run.save(import_errors_before=len(before), import_errors_after=len(after))
@@ -217,14 +244,17 @@ def _when(error: dict) -> float:
         return 0.0
 
 
-def wait_visible(ctx: Context, commit: str, dags: dict[str, str], before: list[dict], published_at: float
-                 ) -> tuple[set[str], list[dict]]:
-    """Poll until every DAG reports `commit`, or a new import error appears, or time runs out."""
+def wait_visible(ctx: Context, commit: str, dags: dict[str, str], before: list[dict], published_at: float,
+                 reparsed: set[str] | None = None) -> tuple[set[str], list[dict]]:
+    """Poll until every DAG in `reparsed` (default: all) reports `commit` and every other DAG is there, or a new
+    import error appears, or time runs out."""
     deadline = time.monotonic() + ctx.cfg.visible_timeout
+    reparsed = set(dags) if reparsed is None else reparsed
     while True:
         versions = {d["dag_id"]: d.get("bundle_version") for d in ctx.airflow.dags()}
         errors = ctx.airflow.import_errors()
-        behind = {dag_id for dag_id in dags if versions.get(dag_id) != commit}
+        behind = {dag_id for dag_id in dags
+                  if (versions.get(dag_id) != commit if dag_id in reparsed else dag_id not in versions)}
         watched = {dags[dag_id] for dag_id in behind}
         if not behind or fresh_errors(errors, before, published_at, watched) or time.monotonic() >= deadline:
             return behind, errors
@@ -262,7 +292,7 @@ def deploy(ctx: Context, record: dict, tip: str) -> dict:
             outside = changed_outside(ctx, deployed, commit)
             run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
         report = validate(ctx, run, commit)
-        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=True)
+        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=True, files=report["reparse"])
     except Stop as stop:
         return verdict(ctx, run, stop.state, stop.reason, stop.detail, retryable=stop.retryable)
     except GitError as exc:
@@ -270,7 +300,7 @@ def deploy(ctx: Context, record: dict, tip: str) -> dict:
 
 
 def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dags: dict[str, str],
-            auto_rollback: bool) -> dict:
+            auto_rollback: bool, files: list[str] | None = None) -> dict:
     """Move the ref, then confirm with Airflow; on a bad result roll back (deploys) or report (rollbacks)."""
     before = import_errors(ctx) if ctx.airflow else []
     published_at = time.time()
@@ -285,7 +315,7 @@ def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dags: dic
         ctx.pin.clear()
     if ctx.airflow is None:
         return run.finish("succeeded", "published; Airflow API not configured, so not confirmed")
-    problem = confirm(ctx, run, commit, dags, before, published_at)
+    problem = confirm(ctx, run, commit, dags, before, published_at, files)
     if problem is None:  # then the deployed dags/bootstrap.yaml (bootstrapfile/deployed.py); drift is recorded
         return run.finish("succeeded", **apply_deployed(
             lambda path: ctx.mirror.git("show", f"{commit}:{path}", check=False), ctx.airflow, run.record["id"]))
@@ -316,7 +346,7 @@ def rollback(ctx: Context, record: dict) -> dict:
             outside = changed_outside(ctx, deployed, commit)
             run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
         report = validate(ctx, run, commit)
-        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=False)
+        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=False, files=report["reparse"])
     except Stop as stop:
         return verdict(ctx, run, stop.state, stop.reason, stop.detail, retryable=stop.retryable)
     except GitError as exc:

@@ -148,7 +148,7 @@ class Runner:
             earlier = queued[: queued.index(winner)]
             self._supersede(earlier, winner)
             return [pipeline.rollback(self.ctx, winner)]
-        started = time.monotonic()
+        started, began = time.monotonic(), round(time.time(), 3)
         try:
             tip = self.ctx.mirror.fetch()
         except GitError as exc:
@@ -167,7 +167,8 @@ class Runner:
         winner = self._newest(queued, tip)
         self._supersede([r for r in queued if r is not winner], winner)
         fetched = round(time.monotonic() - started, 3)
-        return [pipeline.deploy(self.ctx, {**winner, "stages": {"fetch": fetched}}, tip)]
+        return [pipeline.deploy(self.ctx, {**winner, "stages": {"fetch": fetched}, "stages_began": {"fetch": began}},
+                                tip)]
 
     def _newest(self, queued: list[dict], tip: str) -> dict:
         """The request whose commit is furthest along the branch (unknown commits count as oldest)."""
