@@ -4,7 +4,7 @@
    development fakes) starts at once: supervisord is not asked to wait out anyone's start-up seconds.
 2. airflow-init runs once those answer, and only when the database needs it (stackctl/init.py `pending`: the
    schema behind the installed Airflow, or no admin); it applies dags/bootstrap.yaml itself. When it is not
-   needed, the bootstrap file is applied in a subprocess beside step 3.
+   needed, the bootstrap file is applied in a subprocess once every program is healthy, beside step 4.
 3. Every other program starts at once; each is polled in its own thread until healthy. The execution API's
    first, slow call is paid as soon as the api-server is healthy, not by the first task.
 4. Every public port is asked through HAProxy as a user would: a login and a page each (stackctl/health.py).
@@ -55,7 +55,7 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
             f"{name} ({detail}; log: {supervisor.log_path(settings, name)})" for name, detail in failed.items()))
     with timeline.step("database and roles"):
         postgres.ensure_database(settings)
-    applying = None
+    bootstrap_env = None
     for oneshot in [p for p in stack.programs.values() if p.oneshot]:
         if oneshot.name != "airflow-init":  # another one-shot (the monitoring profile's dashboard-account): it runs
             with timeline.step(oneshot.name):
@@ -68,22 +68,7 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
                 run_init(settings, oneshot, echo)
         else:
             echo(f"{oneshot.name}: already done (schema at the installed Airflow's head, admin exists)")
-            applying = (timeline.begin("bootstrap file"), bootstrap.start(settings, oneshot.env))
-    try:
-        results, silent = _start_the_rest(settings, stack, timeline, later, timeout)
-    except BaseException:  # `down` or Ctrl-C meanwhile: the bootstrap subprocess does not outlive `up`
-        if applying:
-            applying[1].kill()
-        raise
-    if applying:
-        bootstrap.report(applying[1], echo)
-        timeline.end(applying[0])
-    return results, silent
-
-
-def _start_the_rest(settings: Settings, stack: services.Stack, timeline: Timeline, later: set[str], timeout: float
-                    ) -> tuple[dict[str, tuple[bool | None, str]], list[str]]:
-    """Steps 3 and 4 (the bootstrap file, if any, is being applied meanwhile)."""
+            bootstrap_env = oneshot.env
     _launch(settings, timeline, [p.name for p in stack.supervised() if p.name in later])
     warm_up = threading.Thread(target=_warm_up, args=(settings, timeline), daemon=True)
 
@@ -93,10 +78,21 @@ def _start_the_rest(settings: Settings, stack: services.Stack, timeline: Timelin
             warm_up.start()
 
     results = health.wait_healthy(settings, [p.name for p in stack.supervised()], timeout, on_change=healthy)
-    healthy_all = all(ok is not False for ok, _ in results.values())
-    silent = check_public(settings, stack, timeline) if healthy_all else []
-    if warm_up.is_alive():
-        warm_up.join()
+    # The bootstrap file only now: beside the programs' start its Airflow import took CPU from their own, while
+    # the checks below mostly wait for the api-server's execution-API warm-up, one core.
+    applying = (timeline.begin("bootstrap file"), bootstrap.start(settings, bootstrap_env)) if bootstrap_env else None
+    try:
+        healthy_all = all(ok is not False for ok, _ in results.values())
+        silent = check_public(settings, stack, timeline) if healthy_all else []
+        if warm_up.is_alive():
+            warm_up.join()
+    except BaseException:  # `down` or Ctrl-C meanwhile: the bootstrap subprocess does not outlive `up`
+        if applying:
+            applying[1].kill()
+        raise
+    if applying:
+        bootstrap.report(applying[1], echo)
+        timeline.end(applying[0])
     return results, silent
 
 

@@ -88,6 +88,8 @@ def test_a_restart_in_the_middle_of_a_deploy_is_recovered(tmp_path, client, runn
     assert "during stage validate" in interrupted["reason"]
     resumed = [d for d in history.deploys().values() if d.get("resumes") == queued["deploy_id"]]
     assert len(resumed) == 1 and resumed[0]["state"] == "succeeded"
+    # Airflow is asked to parse every DAG file again: the killed deploy may have got further than its record says
+    assert resumed[0]["reparse"] is None
     assert runner.ctx.mirror.deployed() == slow
     work = tmp_path / "state" / "deploy" / "work"
     assert not work.exists() or list(work.iterdir()) == []  # no half-built tree left behind

@@ -146,8 +146,10 @@ def validate(ctx: Context, run: Run, commit: str) -> dict:
                 raise Stop("rejected", f"commit has no {ctx.cfg.dags_subdir}/ folder")
             report = ctx.validator.check(dags, work / "report.json")
             if report["ok"]:
-                report["reparse"] = to_reparse(ctx, run.record.get("previous_commit"), commit, dags,
-                                               set(report["dag_ids"].values()))
+                # a resumed deploy may have published before it stopped, Airflow parsing some files: all
+                resumed = run.record.get("source") == "resume"
+                report["reparse"] = None if resumed else to_reparse(
+                    ctx, run.record.get("previous_commit"), commit, dags, set(report["dag_ids"].values()))
     except ValidationError as exc:
         raise Stop("failed", str(exc), retryable=True, detail=exc.detail) from None
     finally:
@@ -168,7 +170,7 @@ def validate(ctx: Context, run: Run, commit: str) -> dict:
 def to_reparse(ctx: Context, deployed: str | None, commit: str, tree: Path, dag_files: set[str]
                ) -> list[str] | None:
     """The DAG files whose code differs between the deployed commit and `commit`; None (all) on a first deploy
-    and when `commit` is deployed already (a deploy resumed after publishing: Airflow may not have parsed it)."""
+    and when `commit` is deployed already."""
     if deployed is None or deployed == commit:
         return None
     prefix = ctx.cfg.dags_subdir.rstrip("/") + "/"
