@@ -91,16 +91,16 @@ class AirflowClient:
         One request refreshes the bundle, but Airflow only re-parses files that changed or were asked for,
         and a DAG keeps its old bundle_version (so new runs would use the old commit's code) until its file
         is parsed again: `files` must hold every file whose code changed (webhook/deploy/reparse.py). Airflow
-        parses the last requested first. When no file of `files` has a token yet (only new files), one other
-        file is asked for, which makes Airflow refresh the bundle and find the new ones at once. `known`: what
-        dags() just answered.
+        parses the last requested first. When no file of `files` has a token yet (only new or deleted files, or
+        none), one other file is asked for: that makes Airflow refresh the bundle at once, finding new files and
+        dropping the DAGs of deleted ones. `known`: what dags() just answered.
         """
         tokens = {}
         for dag in self.dags() if known is None else known:
             if dag.get("file_token"):
                 tokens.setdefault(dag.get("relative_fileloc"), dag["file_token"])
         order = list(tokens) if files is None else [f for f in files if f in tokens]
-        if files and not order and tokens:
+        if not order and tokens:
             order = [next(iter(tokens))]
         for rel in dict.fromkeys(order):
             self.request_parse(tokens[rel])

@@ -203,8 +203,7 @@ def confirm(ctx: Context, run: Run, commit: str, dags: dict[str, str], before: l
             known = {d["dag_id"] for d in shown}
             if files is not None:  # a DAG of an unchanged file that Airflow does not show (yet) is asked for too
                 files = sorted({f for d, f in dags.items() if d not in known and f not in files}) + files
-            # no file at all: no DAG's code changed (a commit outside the DAG folder), nothing to parse again
-            asked = ctx.airflow.refresh(set(dags.values()) if files is None else files, shown) if files != [] else None
+            asked = ctx.airflow.refresh(set(dags.values()) if files is None else files, shown)
         except AirflowError as exc:
             return f"could not request a reparse: {exc}", ""
     if asked == 0:
