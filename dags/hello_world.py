@@ -8,8 +8,9 @@ It reads a Variable at the top level, which Airflow's best practices otherwise a
 Airflow 3 keeps cheap (documentation/writing-dags.md, "Generating DAGs from a variable"):
 - set it as `AIRFLOW_VAR_DAG_NUMBER` in the environment and the environment backend answers: no database or
   1Password call at all;
-- set it in the UI or 1Password and the stack's `[secrets] use_cache` keeps the value for every parse
-  within `cache_ttl_seconds` (15 min): one call per quarter hour, not one per parse;
+- set it in the UI or 1Password and each parse reads it once: a 1Password and a database lookup every
+  `min_file_process_interval` (5 min here), which costs less than the 80-100 MiB process `[secrets]
+  use_cache` would keep for it;
 - a worker running `hello_world_7` builds only that DAG and reads nothing (`get_parsing_context`).
 
 Usually the better tool is one DAG with a mapped task (`.expand()`), which changes with the data on each run.

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from stackctl import postgres, services
+from stackctl import job_alive, postgres, services
 from stackctl.settings import Settings
 
 # (healthy, detail); healthy is None when the service could not be checked, and the detail says why.
@@ -76,29 +76,8 @@ def worker_ping(broker_url: str) -> tuple[bool, str]:
 
 
 def _job_alive(job_type: str, database_url: str) -> Check:
-    """`airflow jobs check --job-type X` without Airflow's import: a running job of that type whose heartbeat
-    is recent (Airflow's own health threshold, 30 s), read from the database, so it needs no api-server."""
-    def check(settings: Settings) -> tuple[bool, str]:
-        import psycopg2
-
-        from stackctl.init import _connect
-
-        try:
-            connection = _connect(database_url)
-        except psycopg2.Error as error:
-            return False, str(error).strip()[:80]
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT to_regclass('job') IS NOT NULL")
-                if not cursor.fetchone()[0]:
-                    return False, "no job table yet"
-                cursor.execute("SELECT max(latest_heartbeat) FROM job WHERE job_type = %s AND state = 'running' "
-                               "AND latest_heartbeat > now() - interval '30 seconds'", (job_type,))
-                beat = cursor.fetchone()[0]
-        finally:
-            connection.close()
-        return beat is not None, f"latest heartbeat {beat:%H:%M:%S}" if beat else f"no running {job_type}"
-    return check
+    """The job's heartbeat in the database (stackctl/job_alive.py, what compose runs), so it needs no api-server."""
+    return lambda settings: job_alive.check(database_url, job_type)
 
 
 def check_for(program: services.Program) -> Check | None:
@@ -114,8 +93,8 @@ def check_for(program: services.Program) -> Check | None:
         return lambda s: (True, "accepting connections") if postgres.is_ready(s) else (False, "not ready")
     if words[0] == "redis-cli":
         return redis_ping
-    if words[:3] == ["airflow", "jobs", "check"]:
-        return _job_alive(words[words.index("--job-type") + 1], program.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    if words[:3] == ["python", "-m", "stackctl.job_alive"]:
+        return _job_alive(words[3], program.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     if words[0] == "celery":
         return lambda s: worker_ping(program.env["AIRFLOW__CELERY__BROKER_URL"])
     if words[0] == "haproxy":  # compose checks its configuration; here: that it answers (`up` then asks each port)

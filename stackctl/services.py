@@ -46,7 +46,6 @@ PORTS = {
     "postgres:5432": "POSTGRES_PORT",
     "redis:6379": "REDIS_PORT",
     "airflow-apiserver:8080": "AIRFLOW_API_PORT",
-    "airflow-scheduler:8974": "SCHEDULER_HEALTH_PORT",
     "flower:5555": "FLOWER_PORT",
     "webhook:8000": "WEBHOOK_PORT",
     "diagnostics:8000": "DIAGNOSTICS_PORT",
@@ -59,8 +58,7 @@ PORTS = {
     "dashboard:8090": "DASHBOARD_PORT",
 }
 # Where Airflow's servers listen: compose leaves Airflow's own defaults, the container ports above.
-AIRFLOW_LISTEN = {"AIRFLOW__API__PORT": "AIRFLOW_API_PORT", "AIRFLOW__CELERY__FLOWER_PORT": "FLOWER_PORT",
-                  "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": "SCHEDULER_HEALTH_PORT"}
+AIRFLOW_LISTEN = {"AIRFLOW__API__PORT": "AIRFLOW_API_PORT", "AIRFLOW__CELERY__FLOWER_PORT": "FLOWER_PORT"}
 EVERYWHERE = "0.0.0.0"  # a container listens on every interface; a native program on BIND_HOST (HAProxy: HAPROXY_BIND)
 # Paths inside the images -> here (longest first).
 PATHS: dict[str, Callable[[Settings], Path | str]] = {

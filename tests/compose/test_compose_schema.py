@@ -143,9 +143,10 @@ def test_healthchecks_are_the_documented_ones(services):
         return " ".join(services[name]["healthcheck"]["test"][1:])
 
     assert "/api/v2/monitor/health" in probe("airflow-apiserver")
-    assert probe("airflow-scheduler").endswith("http://localhost:8974/health")
-    assert probe("airflow-dag-processor") == "airflow jobs check --job-type DagProcessorJob --local"
-    assert probe("airflow-triggerer") == "airflow jobs check --job-type TriggererJob --local"
+    # the job heartbeat in the database: no health server in the scheduler, no Airflow CLI start per check
+    assert probe("airflow-scheduler") == "python -m stackctl.job_alive SchedulerJob --local"
+    assert probe("airflow-dag-processor") == "python -m stackctl.job_alive DagProcessorJob --local"
+    assert probe("airflow-triggerer") == "python -m stackctl.job_alive TriggererJob --local"
     assert "inspect ping" in probe("airflow-worker")
     assert "/healthcheck" in probe("flower")
     assert "/healthz" in probe("webhook")
