@@ -17,6 +17,8 @@ import importlib
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 from celery.signals import import_modules
 
+from workerpool import bundle_cleanup  # noqa: F401  (the worker's stale-bundle clean-up step joins with it)
+
 CONFIG = DEFAULT_CELERY_CONFIG
 PRELOAD = ("airflow.sdk.execution_time.supervisor", "airflow.dag_processing.dagbag", "airflow.models.dagbag")
 
