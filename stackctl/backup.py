@@ -10,8 +10,8 @@ One file per backup, `gitops-airflow-<UTC time, ms>.tar.gz` (mode 0600; the name
                    older runs were pinned to, so a restored stack needs no origin to start
 No credential is in it: the dump's connections and variables are encrypted with the Fernet key, which must not
 travel with them. The manifest keeps only a fingerprint of the key, so a restore with another key is refused.
-The same code runs natively (stackctl/cli.py) and under compose (`python -m stackctl.backup`, the `backup`
-profile's service in docker-compose.yaml).
+The same code runs natively (stackctl/cli.py) and under compose (`python -m stackctl.backup` in the `airflow-cli`
+service: documentation/upgrading.md has the commands).
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def native_backup(settings, to: Path | None, keep: int, echo: Echo = print) -> P
                   settings["AIRFLOW__CORE__FERNET_KEY"], deploy.branch, echo)
 
 
-# ---- under compose: `docker compose --profile backup run --rm backup [restore FILE]` ------------------------
+# ---- under compose: `docker compose run --rm --no-deps -v ...:/backups airflow-cli python -m stackctl.backup` --
 def from_url(environ: dict[str, str]) -> Postgres:
     """The metadata database as Airflow's connection URL names it (compose: POSTGRES_USER, whom the postgres image
     makes superuser, so it may drop and create the database)."""
@@ -319,7 +319,8 @@ def compose_main(argv: list[str] | None = None) -> int:
         busy = others_connected(pg)
         if busy:
             raise BackupError(f"the stack is running ({busy} sessions on its database): stop it but postgres "
-                              f"(docker compose stop, then docker compose up -d postgres), then restore again")
+                              f"(docker compose down, then docker compose up -d --wait postgres), then restore "
+                              f"again")
         with tempfile.TemporaryDirectory(prefix="restore-") as work:
             manifest = open_backup(args.file, Path(work))
             check_key(manifest, environ.get("AIRFLOW__CORE__FERNET_KEY", ""), args.file)
