@@ -26,6 +26,9 @@ TARGET = re.compile(r'"([a-z][a-z0-9-]*):(\d+)"')
 TARGET_LINES = ("targets:", "__address__")
 # HAProxy's TLS port (probed for its certificate): natively haproxy.cfg's own 8443 unless PUBLIC_HTTPS_PORT is set
 OPTIONAL_PORTS = {"haproxy:8443": "PUBLIC_HTTPS_PORT"}
+# configs holding where their service listens (collectd's `Host "0.0.0.0"` and `Port "9125"` lines) -> the service
+LISTENERS = {"collectd-conf": "statsd-exporter"}
+LISTEN_LINE = re.compile(r'^(\s*)(Host|Port) "([^"]*)"$', re.M)
 
 
 def enabled(settings: Settings) -> bool:
@@ -62,13 +65,16 @@ def write_configs(settings: Settings) -> None:
         path = config_path(settings, container_path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write(native_text(settings, configs[name]["content"]))
+            out.write(native_text(settings, configs[name]["content"], LISTENERS.get(name)))
 
 
-def native_text(settings: Settings, text: str) -> str:
+def native_text(settings: Settings, text: str, service: str | None = None) -> str:
     """A config as compose resolved it -> this machine's: `$$` is compose's escaped `$`; every target is on
-    BIND_HOST; the state folder's file system is the one its folder lives on; paths are the checkout's."""
+    BIND_HOST; `service` (whose config it is) listens on BIND_HOST at its port settings; the state folder's file
+    system is the one its folder lives on; paths are the checkout's."""
     text = text.replace("$$", "$")
+    if service:
+        text = LISTEN_LINE.sub(lambda m: f'{m.group(1)}{m.group(2)} "{listen(settings, service, m)}"', text)
     text = "\n".join(TARGET.sub(lambda m: f'"{address(settings, m.group(1), m.group(2))}"', line)
                      if any(word in line for word in TARGET_LINES) else line for line in text.split("\n"))
     text = text.replace(f'"{STATE_IN_CONTAINER}"', f'"{mount_point(settings.state_dir)}"')
@@ -77,13 +83,23 @@ def native_text(settings: Settings, text: str) -> str:
 
 def address(settings: Settings, service: str, port: str) -> str:
     """A service's address on the compose network -> here: its host setting (else BIND_HOST), and the setting
-    of a port compose writes as a number (services.PORTS; the profile's own ports were interpolated already)."""
+    of its fixed container port (services.PORTS)."""
     from stackctl import services  # it derives the programs from this module's tables
 
     host = services.HOSTS.get(service, (None, None))[0]
     port_setting = services.PORTS.get(f"{service}:{port}")
     port = settings[port_setting] if port_setting else settings.get(OPTIONAL_PORTS.get(f"{service}:{port}", ""), port)
     return f"{settings[host] if host else settings['BIND_HOST']}:{port}"
+
+
+def listen(settings: Settings, service: str, line: re.Match) -> str:
+    """A `Host`/`Port` line's value here: every interface is BIND_HOST; a container port is its setting."""
+    from stackctl import services
+
+    kind, value = line.group(2), line.group(3)
+    if kind == "Host":
+        return settings["BIND_HOST"] if value == services.EVERYWHERE else value
+    return settings[services.PORTS[f"{service}:{value}"]]
 
 
 def mount_point(path: Path) -> Path:

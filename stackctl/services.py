@@ -51,14 +51,22 @@ PORTS = {
     "diagnostics:8000": "DIAGNOSTICS_PORT",
     "haproxy:8081": "PUBLIC_WEBHOOK_PORT",  # HAProxy's binds: haproxy.cfg's defaults
     "haproxy:8084": "PUBLIC_STATS_PORT",
-    # the `monitoring` profile (its own services write their ports as variables)
+    # the `monitoring` profile
     "haproxy:8405": "HAPROXY_METRICS_PORT",
     "prometheus:9090": "PROMETHEUS_PORT",
     "alertmanager:9093": "ALERTMANAGER_PORT",
     "dashboard:8090": "DASHBOARD_PORT",
+    "statsd-exporter:9125": "STATSD_PORT",  # StatsD (UDP)
+    "statsd-exporter:9102": "STATSD_EXPORTER_PORT",
+    "postgres-exporter:9187": "POSTGRES_EXPORTER_PORT",
+    "redis-exporter:9121": "REDIS_EXPORTER_PORT",
+    "node-exporter:9100": "NODE_EXPORTER_PORT",
+    "blackbox-exporter:9115": "BLACKBOX_EXPORTER_PORT",
 }
-# Where Airflow's servers listen: compose leaves Airflow's own defaults, the container ports above.
-AIRFLOW_LISTEN = {"AIRFLOW__API__PORT": "AIRFLOW_API_PORT", "AIRFLOW__CELERY__FLOWER_PORT": "FLOWER_PORT"}
+# Where Airflow's servers listen: compose leaves Airflow's own defaults, the container ports above. And where
+# Airflow sends StatsD (compose: statsd-exporter's fixed 9125).
+AIRFLOW_LISTEN = {"AIRFLOW__API__PORT": "AIRFLOW_API_PORT", "AIRFLOW__CELERY__FLOWER_PORT": "FLOWER_PORT",
+                  "AIRFLOW__METRICS__STATSD_PORT": "STATSD_PORT"}
 EVERYWHERE = "0.0.0.0"  # a container listens on every interface; a native program on BIND_HOST (HAProxy: HAPROXY_BIND)
 # Paths inside the images -> here (longest first).
 PATHS: dict[str, Callable[[Settings], Path | str]] = {
@@ -238,8 +246,11 @@ class _Mapper:
         """`inside`: an argument of the service's own command or check, where `localhost` and its port mean
         itself (and a word such as `postgres` is a program, not a host)."""
         s = self.settings
+        everywhere = s["HAPROXY_BIND"] if self.service == "haproxy" else s["BIND_HOST"]
         if value == EVERYWHERE:
-            return s["HAPROXY_BIND"] if self.service == "haproxy" else s["BIND_HOST"]
+            return everywhere
+        if inside and value.startswith(f"{EVERYWHERE}:"):  # a listen address (--web.listen-address 0.0.0.0:9090)
+            return f"{everywhere}:{self._port(self.service, value.split(':', 1)[1])}"
         own_port = self.hosts.get(self.service, (None, None))[1]
         if inside and own_port and value == DEV_CONTAINER_PORT:
             return own_port

@@ -89,3 +89,26 @@ def test_the_certificate_probe_follows_the_https_port_when_it_is_set(tmp_path):
     config = yaml.safe_load(monitoring.config_path(settings, "/etc/prometheus/prometheus.yml").read_text())
     tls = next(job for job in config["scrape_configs"] if job["job_name"] == "tls")
     assert tls["static_configs"][0]["targets"] == ["127.0.0.1:18443"]
+
+
+# program -> the settings of the ports it listens on here (compose: fixed container ports, services.PORTS)
+LISTENS = {"prometheus": "PROMETHEUS_PORT", "alertmanager": "ALERTMANAGER_PORT",
+           "postgres-exporter": "POSTGRES_EXPORTER_PORT", "redis-exporter": "REDIS_EXPORTER_PORT",
+           "node-exporter": "NODE_EXPORTER_PORT", "blackbox-exporter": "BLACKBOX_EXPORTER_PORT"}
+
+
+@pytest.mark.parametrize(("name", "port"), LISTENS.items())
+def test_each_program_listens_and_is_checked_on_its_native_port(tmp_path, name, port):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+    program = services.load(settings).programs[name]
+    here = f"127.0.0.1:{settings.ports[port]}"
+    assert here in program.argv, program.argv
+    assert not [arg for arg in program.argv if arg.startswith("0.0.0.0")]
+    assert f"http://{here}/" in program.healthcheck[-1]
+
+
+def test_the_dashboard_reads_prometheus_where_it_listens_here(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+    dashboard = services.load(settings).programs["dashboard"]
+    assert dashboard.env["PROMETHEUS_URL"] == f"http://127.0.0.1:{settings.ports['PROMETHEUS_PORT']}/prometheus"
+    assert dashboard.env["DASHBOARD_PORT"] == str(settings.ports["DASHBOARD_PORT"])

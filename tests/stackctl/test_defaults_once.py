@@ -31,16 +31,12 @@ NATIVE_ADDRESSES = ("_HOST", "_BIND")
 IN_A_STRING = "also inside a composed string (a URL, JSON, a config file), which Compose cannot build from an alias"
 REMOTE_WORKER = ("docker-compose.worker.yaml cannot `extends` docker-compose.yaml: Compose interpolates the whole "
                  "main file, whose other services need secrets a worker host must not hold")
-# Left to do: the monitoring profile (added this session, still changing) interpolates its container ports and
-# listen address, and its configs are rendered natively from them (stackctl/monitoring.py); once its ports are
-# fixed numbers like the others' (services.PORTS), these names leave this pattern and the counts above drop.
-MONITORING = re.compile(r"^(BIND_HOST|WEBHOOK_PORT|PUBLIC_MONITORING_PORT|(PROMETHEUS|ALERTMANAGER|DASHBOARD|STATSD)_"
-                        r"[A-Z_]+|[A-Z_]+_EXPORTER_PORT)$")
 ALLOWED = {
     "POSTGRES_USER": (3, IN_A_STRING),  # the image's, the database URL and postgres-exporter's
     "POSTGRES_DB": (3, IN_A_STRING),
     "FLOWER_USERNAME": (3, IN_A_STRING),  # x-values, Flower's basic auth and Prometheus' (a config file)
     "PUBLIC_AIRFLOW_PORT": (2, IN_A_STRING),  # published, and the base URL's default
+    "PUBLIC_MONITORING_PORT": (3, IN_A_STRING),  # published, and Prometheus' and Alertmanager's external URLs
     "DEPLOY_BRANCH": (3, IN_A_STRING + "; the DAG bundle's JSON in both files, and the webhook's"),
     "AIRFLOW_IMAGE_NAME": (2, REMOTE_WORKER),
     "AIRFLOW_PROJ_DIR": (3, REMOTE_WORKER + "; and the monitoring image's context under it"),
@@ -90,7 +86,7 @@ def test_each_default_is_written_once():
     places = compose_defaults() + python_defaults()
     counts = Counter(name for name, _ in places)
     twice = {name: sorted(where for n, where in places if n == name) for name, count in counts.items()
-             if count > ALLOWED.get(name, (1, ""))[0] and not MONITORING.match(name)}
+             if count > ALLOWED.get(name, (1, ""))[0]}
     assert not twice, ("a default written twice: keep one and give the value to the others (an x-values alias, "
                        f"`NAME:` passed through, stacksettings.variables, services.given): {twice}")
 

@@ -35,6 +35,7 @@ STANDINS = {
     "redis:7.0": "redis",
     "haproxy:2.6": "haproxy",
     "node:22.11.0-bookworm-slim": "node",
+    "debian:bookworm-slim": "debian-slim",  # monitoring/Dockerfile's base
 }
 HOST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DEBIAN_CAS = Path("/usr/share/ca-certificates")
