@@ -17,6 +17,8 @@ import pytest
 from stacktest.compose import ComposeStack, make_origin, test_env
 from tests.compose.engine import Engine, EngineUnavailable
 
+MONITORED = "dev,monitoring"  # COMPOSE_PROFILES of the layer's stack
+
 
 def unavailable(reason: str):
     if os.environ.get("CI") == "true":
@@ -45,11 +47,13 @@ def docker_engine(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def compose_stack(docker_engine):
-    """The production form, as a user starts it: `docker compose up -d --wait` with the dev profile."""
+    """The production form, as a user starts it: `docker compose up -d --wait` with the dev and monitoring
+    profiles (one stack for the layer: the monitoring tests share it, test_compose_monitoring.py)."""
     workdir = Path(tempfile.mkdtemp(prefix="compose-test-"))
     workdir.chmod(0o755)
     origin = make_origin(workdir)
-    stack = ComposeStack(f"gitops-test-{uuid.uuid4().hex[:8]}", workdir, test_env(), docker=docker_engine)
+    env = {**test_env(), "COMPOSE_PROFILES": MONITORED}
+    stack = ComposeStack(f"gitops-test-{uuid.uuid4().hex[:8]}", workdir, env, docker=docker_engine)
     stack.origin = origin
     stack.write(origin.bare)
     try:
@@ -57,6 +61,7 @@ def compose_stack(docker_engine):
     except Exception:
         stack.down()
         raise
+    print(f"\ncompose stack ({MONITORED}) up -d --wait: {stack.up_seconds:.0f} s")
     yield stack
     stack.down()
     shutil.rmtree(workdir, ignore_errors=True)
