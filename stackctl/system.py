@@ -18,7 +18,8 @@ PACKAGES = {
 # the `monitoring` profile's programs (stackctl/monitoring.py; libmicrohttpd12: collectd's write_prometheus)
 MONITORING_PACKAGES = ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter",
                        "prometheus-postgres-exporter", "prometheus-redis-exporter", "prometheus-blackbox-exporter",
-                       "collectd-core", "libmicrohttpd12")
+                       "collectd-core", "libmicrohttpd12", "libprotobuf-c1")
+# libprotobuf-c1: collectd-core only recommends it, and its write_prometheus plugin does not load without it
 # prometheus-blackbox-exporter: tests/alerting probes HAProxy's certificate with it
 TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck", "prometheus-blackbox-exporter",
                  *MONITORING_PACKAGES)
