@@ -148,8 +148,10 @@ class Bench:
             record = self.final()
             if ok:
                 self.split(record, posted, posted + rows[-1][1])
+            result = record.get("state")
             print(f"  {i + 1:2d}/{count}  answer {answer * 1000:6.1f} ms   visible "
-                  f"{(rows[-1][1] or float('nan')):6.2f} s", file=sys.stderr)
+                  f"{(rows[-1][1] or float('nan')):6.2f} s   deploy {result}"
+                  + ("" if result == "succeeded" else f": {record.get('reason')}"), file=sys.stderr)
         return rows
 
 
