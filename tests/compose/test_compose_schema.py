@@ -24,7 +24,7 @@ WORKER = REPO / "docker-compose.worker.yaml"
 
 ONE_SHOTS = {"airflow-init", "airflow-cli", "dashboard-account"}
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer", "airflow-worker", "flower", "webhook", "airflow-cli"}
+                    "airflow-triggerer", "airflow-worker", "webhook", "airflow-cli"}  # Flower: Celery's alone
 # Every generated credential but the webhook key (production reads that from 1Password) is required by compose.
 REQUIRED_SECRETS = tuple(name for name in GENERATED_SECRETS if name != "WEBHOOK_KEY")
 # Every service of the stack; their commands are written once, in the file (the native runner runs them from

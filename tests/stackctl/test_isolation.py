@@ -21,7 +21,7 @@ HOLDS = {
     "airflow-triggerer": {"database", "fernet", "dag-vault"},
     # tasks run here: the broker, their results, DAG secrets and the read-only stats login, nothing else
     "airflow-worker": {"broker", "results", "dag-vault", "stats-reader"},
-    "flower": {"broker", "results", "flower"},
+    "flower": {"flower"},  # the broker URL and its own login, as Celery's and Flower's variables
     "webhook": {"dag-vault", "infra-vault"},
     "smee-relay": {"infra-vault"},
     "haproxy": {"stats-reader"},

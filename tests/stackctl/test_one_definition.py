@@ -69,13 +69,13 @@ MONITORING = {name for name, service in compose.config(
 
 
 @pytest.mark.parametrize("name", ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                                  "airflow-triggerer", "airflow-worker", "flower"])
+                                  "airflow-triggerer", "airflow-worker"])
 def test_airflow_programs_run_the_airflow_cli_the_image_entrypoint_would(stack, config, settings, name):
     assert stack.programs[name].argv == [settings.bin("airflow"), *config["services"][name]["command"]]
 
 
 @pytest.mark.parametrize("name", ["airflow-init", "webhook", "diagnostics", "smee-relay", "haproxy", "redis",
-                                  "postgres", "fake-slack"])
+                                  "postgres", "fake-slack", "flower"])
 def test_other_programs_run_compose_s_command_from_here(stack, config, name):
     argv, command = stack.programs[name].argv, config["services"][name]["command"]
     assert os.path.basename(argv[0]) == os.path.basename(command[0])
