@@ -87,7 +87,8 @@ def test_a_credential_set_in_env_does_not_reach_every_component(settings, stack)
 @pytest.mark.parametrize("name", ["airflow-worker", "airflow-dag-processor", "airflow-triggerer"])
 def test_processes_running_dag_code_hold_no_signing_key_or_infrastructure_secret(stack, name):
     forbidden = {"AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "WEBHOOK_KEY", "OP_INFRA_TOKEN",
-                 "_AIRFLOW_WWW_USER_PASSWORD", "AIRFLOW__CELERY__FLOWER_BASIC_AUTH", "FLOWER_PASSWORD"}
+                 "_AIRFLOW_WWW_USER_PASSWORD", "AIRFLOW__CELERY__FLOWER_BASIC_AUTH", "FLOWER_BASIC_AUTH",
+                 "FLOWER_PASSWORD"}
     assert not forbidden & set(stack.programs[name].env)
 
 
