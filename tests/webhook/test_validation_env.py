@@ -26,11 +26,12 @@ SECRET_NAMES = (
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
     "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "FLOWER_PASSWORD", "AIRFLOW__CELERY__BROKER_URL",
     "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CELERY__FLOWER_BASIC_AUTH", "AIRFLOW__SECRETS__BACKEND_KWARGS",
+    "FLOWER_BASIC_AUTH", "CELERY_BROKER_URL",
     "AIRFLOW_CONN_SLACK", "AIRFLOW_VAR_API_KEY", "SMEE_URL", "GITHUB_TOKEN", "SOME_FUTURE_CREDENTIAL",
 )
 # Values Airflow accepts, so that without the allow-list the import really runs with them.
 SHAPES = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://airflow:{}@127.0.0.1:9/airflow",
-          "AIRFLOW__CELERY__BROKER_URL": "redis://:{}@127.0.0.1:9/0",
+          "AIRFLOW__CELERY__BROKER_URL": "redis://:{}@127.0.0.1:9/0", "CELERY_BROKER_URL": "redis://:{}@127.0.0.1:9/0",
           "AIRFLOW__CELERY__RESULT_BACKEND": "db+postgresql://airflow:{}@127.0.0.1:9/airflow",
           "AIRFLOW__SECRETS__BACKEND_KWARGS": '{{"token": "{}"}}', "AIRFLOW_CONN_SLACK": "slack://:{}@"}
 LOOKS_SECRET = re.compile(r"KEY|SECRET|PASSWORD|PASSWD|TOKEN|CONN|CREDENTIAL|AUTH|URL|DSN|_CMD$", re.I)
