@@ -273,6 +273,18 @@ def per_run(runs: list[Run], name: str) -> list[float]:
     return [r.figures()[name] for r in runs if name in r.figures()]
 
 
+def phase_table(measured: dict[str, list[Run]], what: str, phases, of) -> list[str]:
+    """Where `what` goes: each phase's median of each run's median, one column per variant."""
+    names = list(measured)
+    lines = ["", f"Where {what} goes (median of each run's median, s):", "",
+             f"| phase | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
+    for phase, _, _ in phases:
+        row = [cells([results.percentile(of(r)[phase], 50) for r in runs if phase in of(r)], 2)
+               if any(phase in of(r) for r in runs) else "—" for runs in measured.values()]
+        lines.append(f"| {phase} | {' | '.join(row)} |")
+    return lines
+
+
 def report(measured: dict[str, list[Run]], args) -> list[str]:
     names = list(measured)
     lines = [f"| figure | goal | {' | '.join(names)} |", "|---|---|" + "---|" * len(names)]
@@ -281,18 +293,8 @@ def report(measured: dict[str, list[Run]], args) -> list[str]:
         row = [cells(per_run(runs, figure), digits) if per_run(runs, figure) else "—" for runs in measured.values()]
         limit = "—" if goal is None else f"≤ {goal:g}"
         lines.append(f"| {figure.replace('_', ' ')} ({unit}) | {limit} | {' | '.join(row)} |")
-    lines += ["", "Where trigger -> success goes (median of each run's median, s):", "",
-              f"| phase | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
-    for phase, _, _ in PHASES:
-        row = [cells([results.percentile(r.phases[phase], 50) for r in runs if phase in r.phases], 2)
-               if any(phase in r.phases for r in runs) else "—" for runs in measured.values()]
-        lines.append(f"| {phase} | {' | '.join(row)} |")
-    lines += ["", "Where deploy POST -> visible goes (median of each run's median, s):", "",
-              f"| phase | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
-    for phase, _, _ in DEPLOY_PHASES:
-        row = [cells([results.percentile(r.deploy_phases[phase], 50) for r in runs if phase in r.deploy_phases], 2)
-               if any(phase in r.deploy_phases for r in runs) else "—" for runs in measured.values()]
-        lines.append(f"| {phase} | {' | '.join(row)} |")
+    lines += phase_table(measured, "trigger -> success", PHASES, lambda r: r.phases)
+    lines += phase_table(measured, "deploy POST -> visible", DEPLOY_PHASES, lambda r: r.deploy_phases)
     programs = sorted({p for runs in measured.values() for r in runs for p in r.pss},
                       key=lambda p: -max(r.pss.get(p, 0) for runs in measured.values() for r in runs))
     lines += ["", "Memory (PSS MiB) and idle CPU (% of one core) by program, median over the runs:", "",

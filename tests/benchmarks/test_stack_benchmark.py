@@ -35,6 +35,8 @@ def test_the_table_shows_minimum_median_maximum_over_runs_per_variant():
     lines = stack_benchmark.report({"shipped": runs, "airflow-defaults": runs[:1]}, None)
     row = next(line for line in lines if line.startswith("| cold start"))
     assert row == "| cold start (s) | ≤ 30 | 30.00 / **40.00** / 50.00 | 30.00 / **30.00** / 30.00 |"
+    phase = next(line for line in lines if line.startswith("| task: started -> ended"))
+    assert phase == "| task: started -> ended | 0.10 / **0.10** / 0.10 | 0.10 / **0.10** / 0.10 |"
 
 
 def test_recorded_names_say_variant_and_figure():
