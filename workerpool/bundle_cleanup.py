@@ -19,6 +19,7 @@ from celery import bootsteps
 from celery.signals import celeryd_init
 
 CLEANUP_SECONDS = 30 * 60  # Airflow's default stale_bundle_cleanup_interval
+REAP_SECONDS = 5  # how soon an ended clean-up process is waited for
 log = logging.getLogger(__name__)
 
 
@@ -37,25 +38,33 @@ class StaleBundleCleanup(bootsteps.StartStopStep):
 
     def __init__(self, worker, **kwargs):
         super().__init__(worker, **kwargs)
-        self.entry = None
+        self.timer = self.entry = self.reaping = None
         self.process = None
 
     def start(self, worker):
-        self.entry = worker.timer.call_repeatedly(CLEANUP_SECONDS, self.clean_up)
+        self.timer = worker.timer
+        self.entry = self.timer.call_repeatedly(CLEANUP_SECONDS, self.clean_up)
 
     def clean_up(self):
-        if self.process is not None:
-            if self.process.is_alive():
-                log.warning("the last stale DAG bundle clean-up is still running: skipped this one")
-                return
-            self.process.join()  # reaped
+        if self.process is not None and self.process.is_alive():
+            log.warning("the last stale DAG bundle clean-up is still running: skipped this one")
+            return
         self.process = multiprocessing.get_context("fork").Process(target=remove_stale_bundle_versions,
                                                                   name="stale-bundle-cleanup", daemon=True)
         self.process.start()
+        self.reaping = self.timer.call_repeatedly(REAP_SECONDS, self.reap)
+
+    def reap(self):
+        """Waits for the clean-up's process once it has ended (is_alive() polls waitpid), so it does not stay
+        a zombie under the worker until the next clean-up."""
+        if self.process is not None and not self.process.is_alive():
+            self.process.join()
+            self.reaping.cancel()
 
     def stop(self, worker):
-        if self.entry is not None:
-            self.entry.cancel()
+        for entry in (self.entry, self.reaping):
+            if entry is not None:
+                entry.cancel()
 
 
 @celeryd_init.connect

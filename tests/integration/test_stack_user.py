@@ -48,6 +48,14 @@ def task_user(native_stack) -> pwd.struct_passwd | None:
     return pwd.getpwnam(native_stack.env.get("STACK_TASK_USER") or DEFAULT_TASK_USER)
 
 
+def command_of(pid: int) -> str:
+    """Its command line; empty for one that has just ended (a task process its parent has not waited for yet)."""
+    try:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.NoSuchProcess:  # ZombieProcess too
+        return ""
+
+
 def groups(process: psutil.Process) -> set[int]:
     """Its supplementary groups."""
     with open(f"/proc/{process.pid}/status") as handle:
@@ -61,7 +69,7 @@ def test_the_worker_runs_as_the_task_user_the_rest_as_the_stack_user_none_as_roo
     owner, tasks = pwd.getpwnam(expected_owner(native_stack)), task_user(native_stack)
     worker = {p.pid for p in tree(state / "tasks" / "run" / "supervisord.pid")} if tasks else set()
     if tasks:  # its supervisord, the launcher, the Celery worker and its pool
-        assert len(worker) >= 4 and any("celery" in " ".join(psutil.Process(pid).cmdline()) for pid in worker)
+        assert len(worker) >= 4 and any("celery" in command_of(pid) for pid in worker)
     wrong = []
     for process in processes:
         user = tasks if process.pid in worker else owner

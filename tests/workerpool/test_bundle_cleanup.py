@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import json, time
+import json, os, time
 from datetime import datetime, timedelta, timezone
 from airflow.dag_processing.bundles.base import get_bundle_tracking_file, get_bundle_version_path
 from airflow.providers.celery.executors.celery_executor_utils import app
@@ -32,15 +32,23 @@ old, new = version("0a1d", timedelta(days=2)), version("3e3f", timedelta(minutes
 worker = app.Worker(pool="solo", hostname="probe@localhost", without_mingle=True, without_gossip=True,
                     without_heartbeat=True)
 [step] = [s for s in worker.steps if isinstance(s, bundle_cleanup.StaleBundleCleanup)]
-bundle_cleanup.CLEANUP_SECONDS = 0.2
+bundle_cleanup.CLEANUP_SECONDS, bundle_cleanup.REAP_SECONDS = 60, 0.2
 step.start(worker)
+step.clean_up()  # the first tick
 deadline = time.monotonic() + 60
 while old.exists() and time.monotonic() < deadline:
     time.sleep(0.2)
     worker.hub.fire_timers()  # what the worker's event loop does
+# the ended clean-up is waited for by the worker's own timer: no zombie left under the worker
+pid, deadline = step.process.pid, time.monotonic() + 30
+while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+    time.sleep(0.2)
+    worker.hub.fire_timers()
+reaped = not os.path.exists(f"/proc/{pid}")
 step.stop(worker)
 step.process.join(30)
-print(json.dumps({"old": old.exists(), "new": new.exists(), "exitcode": step.process.exitcode}))
+print(json.dumps({"old": old.exists(), "new": new.exists(), "exitcode": step.process.exitcode,
+                  "reaped": reaped}))
 """
 
 
@@ -59,4 +67,4 @@ def test_a_worker_removes_a_stale_bundle_version_on_its_timer_in_a_passing_proce
     assert result.returncode == 0, result.stderr[-2000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     # Airflow's rule: keep the newest min_versions and any used within the age threshold (6 h)
-    assert found == {"old": False, "new": True, "exitcode": 0}
+    assert found == {"old": False, "new": True, "exitcode": 0, "reaped": True}
