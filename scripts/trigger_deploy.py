@@ -99,6 +99,11 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "the webhook"
 
 
+# a signed read answered 5xx (the key's source or the webhook's state briefly unavailable) is tried again
+# before this poll falls back to the public fields, which lack the DAG's own message
+SIGNED_READ_ATTEMPTS = 3
+
+
 class StatusReader:
     """Reads one deploy's record, signed for endpoint "status" so that it includes the DAG's own messages
     (`detail`); unsigned, the webhook shows the public fields only."""
@@ -110,10 +115,15 @@ class StatusReader:
     def record(self, deploy_id: str) -> dict | None:
         url = f"{self.status_url}/deploys/{urllib.parse.quote(deploy_id)}"
         if self.signed:
-            delivery_id, timestamp = new_delivery_id(), int(time.time())
-            status, record = http("GET", url, headers={
-                "Webhook-Id": delivery_id, "Webhook-Timestamp": str(timestamp),
-                "X-Webhook-Key": request_key(self.key, "status", deploy_id, delivery_id, timestamp)})
+            for attempt in range(SIGNED_READ_ATTEMPTS):
+                if attempt:
+                    time.sleep(2)
+                delivery_id, timestamp = new_delivery_id(), int(time.time())
+                status, record = http("GET", url, headers={
+                    "Webhook-Id": delivery_id, "Webhook-Timestamp": str(timestamp),
+                    "X-Webhook-Key": request_key(self.key, "status", deploy_id, delivery_id, timestamp)})
+                if status < 500:
+                    break
             if status == 200:
                 return record
             if status < 500 and status not in (401, 403):

@@ -91,3 +91,46 @@ def test_bad_configuration_is_named(env, named):
     result = run(env)
     assert result.returncode == 2
     assert named in result.stderr
+
+
+def test_a_signed_status_read_answered_503_is_tried_again_before_the_public_fields():
+    """A brief 503 (the key's source unavailable) must not cost the job log the DAG's own message."""
+    import http.server
+    import importlib.util
+    import json
+    import threading
+
+    answers = [(503, {"error": "authentication unavailable"}),
+               (200, {"state": "rejected", "reason": "1 DAG problem(s)", "detail": "No module named 'x'"})]
+    signed = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            if self.headers.get("X-Webhook-Key"):
+                status, body = answers[min(len(signed), 1)]
+                signed.append(status)
+            else:
+                status, body = 200, {"state": "rejected", "reason": "1 DAG problem(s)"}
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spec = importlib.util.spec_from_file_location("trigger_deploy", SCRIPT)
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        reader = script.StatusReader(f"http://127.0.0.1:{server.server_address[1]}/status", KEY)
+        record = reader.record("20261129T000000-abcdef")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert signed == [503, 200]
+    assert record["detail"] == "No module named 'x'"
