@@ -54,6 +54,20 @@ PHASES = (
     ("client: DAG parsed -> seen through the API", "parsed", "seen"),
     ("after: DAG seen -> deploy record final (not in POST -> visible)", "seen", "finished_at"),
 )
+
+
+def api_time(value: str | None) -> float | None:
+    """An Airflow API timestamp as epoch seconds (None stays None)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+
+
+def add_phases(into: dict[str, list[float]], phases, moments: dict) -> None:
+    """Each phase (name, start, end) whose two moments are known, as its duration, appended to `into`."""
+    for phase, start, end in phases:
+        if moments.get(start) is not None and moments.get(end) is not None:
+            into.setdefault(phase, []).append(moments[end] - moments[start])
+
+
 # A deploy record in one of these states is not final yet.
 ACTIVE = frozenset({"queued", "running"})
 
@@ -114,14 +128,10 @@ class Bench:
     def split(self, record: dict, posted: float, seen: float) -> None:
         """Add this deploy's phases (self.phases) from the webhook's final record and the DAG's last parse."""
         dag = self.session.get(f"{self.airflow}/api/v2/dags/{self.dag_id}", timeout=10).json()
-        parsed = dag.get("last_parsed_time")
         moments = {"post": posted, "requested_at": record.get("requested_at"), "seen": seen,
-                   "finished_at": record.get("finished_at"),
-                   "parsed": datetime.fromisoformat(parsed.replace("Z", "+00:00")).timestamp() if parsed else None,
+                   "finished_at": record.get("finished_at"), "parsed": api_time(dag.get("last_parsed_time")),
                    **(record.get("stages_began") or {})}
-        for phase, start, end in PHASES:
-            if moments.get(start) is not None and moments.get(end) is not None:
-                self.phases.setdefault(phase, []).append(moments[end] - moments[start])
+        add_phases(self.phases, PHASES, moments)
 
     def visible(self, commit: str, timeout: float = 120) -> bool:
         deadline = time.monotonic() + timeout

@@ -24,7 +24,6 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import yaml
 
 from benchmarks import processes, results
 from benchmarks.deploy_latency import PHASES as DEPLOY_PHASES
-from benchmarks.deploy_latency import Bench
+from benchmarks.deploy_latency import Bench, add_phases, api_time
 from stackctl.settings import PROJECT_DIR
 from stacktest.deploys import StackOrigin
 from stacktest.deploys import status as deploy_status
@@ -136,10 +135,6 @@ def make_origin(root: Path) -> StackOrigin:
     return origin
 
 
-def api_time(value: str | None) -> float | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
-
-
 def wait_success(stack: NativeStack, run_id: str, timeout: float = 120) -> float:
     """Poll the run every 50 ms (the harness's own wait polls every 0.3 s); the moment it was seen a success."""
     deadline = time.monotonic() + timeout
@@ -175,9 +170,7 @@ def trigger_runs(stack: NativeStack, count: int, run: Run) -> None:
                    "run_start": api_time(dagrun.get("start_date")), "ti_queued": api_time(ti.get("queued_when")),
                    "ti_start": api_time(ti.get("start_date")), "ti_end": api_time(ti.get("end_date")),
                    "run_end": api_time(dagrun.get("end_date")), "seen": seen}
-        for phase, start, end in PHASES:
-            if moments[start] is not None and moments[end] is not None:
-                run.phases.setdefault(phase, []).append(moments[end] - moments[start])
+        add_phases(run.phases, PHASES, moments)
 
 
 def deploy_runs(stack: NativeStack, origin: StackOrigin, count: int, run: Run) -> None:
