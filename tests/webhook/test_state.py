@@ -98,3 +98,28 @@ def test_an_old_deploy_folder_is_migrated_on_first_start(tmp_path, make_app, mak
                          capture_output=True, text=True, check=True).stdout
     exported = [json.loads(line) for line in out.splitlines()]
     assert exported[:4] == old[:4]
+
+
+def _read_in_another_process(path: Path) -> str:
+    """What a second program (another gunicorn worker, airflow-init, a backup) sees: it opens the database,
+    reads, and closes its only connection (the moment SQLite checkpoints and deletes the WAL if it is the last)."""
+    code = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "print(c.execute('SELECT name, value FROM facts ORDER BY name').fetchall()); c.close()")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_a_second_database_object_keeps_the_first_ones_locks(tmp_path):
+    """The webhook makes a Database for the app, the runner and each deploy context in one process. Making one
+    must not drop the locks the others' open connections hold: the CI's compose run read "database disk image is
+    malformed" after the first deploy, its -wal and -shm deleted under the running webhook by another process."""
+    first = Database(tmp_path / "deploy")
+    first.set_fact("a", 1)
+    wal = tmp_path / "deploy" / (FILE + "-wal")
+    assert wal.exists()
+    Database(tmp_path / "deploy")
+    assert _read_in_another_process(first.path) == "[('a', '1')]"
+    assert wal.exists(), "another process deleted the WAL this process still uses"
+    first.set_fact("b", 2)
+    assert first.fact("a") == 1 and first.fact("b") == 2
+    assert _read_in_another_process(first.path) == "[('a', '1'), ('b', '2')]"

@@ -78,8 +78,14 @@ class Database:
 
     def _create(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        # Made here, owner and group only, so that SQLite's -wal and -shm files get the same mode.
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640))
+        # Made here, owner and group only, so that SQLite's -wal and -shm files get the same mode. Never opened by
+        # hand once it exists: closing a descriptor of the file drops every POSIX lock this process holds on it,
+        # SQLite's included, and another process closing its last connection then deletes the -wal and -shm
+        # files in use here ("database disk image is malformed"; the webhook builds several Database objects).
+        try:
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640))
+        except FileExistsError:
+            pass
         db = self.connect()
         if db.execute("PRAGMA user_version").fetchone()[0] == VERSION:
             return
