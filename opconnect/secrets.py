@@ -1,6 +1,7 @@
 """The strict interface, for tasks and the webhook: a value or an error naming the item, field and vault.
 
-Every value handed out is registered with Airflow's secrets masker where Airflow is present.
+Every value handed out is remembered for redaction (opconnect.masking), and registered with Airflow's secrets
+masker where Airflow is loaded.
 """
 
 from __future__ import annotations
@@ -12,17 +13,8 @@ from onepasswordconnectsdk.models import Item
 from opconnect import fields
 from opconnect.client import connect
 from opconnect.errors import SecretSpecError
+from opconnect.masking import mask
 from opconnect.settings import ConnectSettings
-
-
-def mask(value: str) -> str:
-    """Register a value with Airflow's secrets masker (task and supervisor), where Airflow is present."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # a process without the task SDK; it never logs secret values
-        return value
-    mask_secret(value)
-    return value
 
 
 def load_dict(required_secrets: Mapping[str, Mapping[str, str]], settings: ConnectSettings) -> dict[str, str]:

@@ -1,8 +1,10 @@
-"""Post one formatted message to Slack through the provider's notifiers: the DAGs' callbacks and the webhook.
+"""Post one formatted message to Slack: the webhook's deploys, the dashboard's alerts and the DAGs' callbacks.
 
 Messages go through the Airflow connection SLACK_CONN_ID ("slack"): conn_type "slackwebhook" (incoming webhook
-URL as password) or "slack" (bot token as password, channel in extra {"channel": "#name"}), from
-AIRFLOW_CONN_SLACK or the secrets backend. No connection: one warning per process and nothing is sent.
+URL as password) or "slack" (bot token as password, channel in extra {"channel": "#name"}), from the 1Password
+item connections/slack (the secrets backend's) or AIRFLOW_CONN_SLACK. No connection: one warning per process and
+nothing is sent. `send_slack_message` does not load Airflow (slackmessage.direct: slack_sdk, our redaction);
+inside Airflow, slackmessage.in_airflow.send_slack_message sends the same text through the provider's notifiers.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ LEVELS = {
     "failure": ":red_circle:",
     "critical": ":red_circle:",
 }
+TIMEOUT = 10  # seconds per attempt
 RETRY_BACKOFF = 1.0  # seconds before the 2nd try; doubles after each failed try
 _TRANSIENT_STATUS = re.compile(r"Status Code: (429|5\d\d)\b")
 _warned_missing: set[str] = set()
@@ -65,68 +69,60 @@ def format_message(title: str, lines: Iterable[Line] = (), level: str = "info") 
     return "\n".join(text)
 
 
-def _redact(text: str) -> str:
-    """Replace any value registered with Airflow's secrets masker, as task logs do."""
-    from airflow.sdk._shared.secrets_masker import redact  # the import path Airflow 3.3 itself recommends
-
-    return redact(text)
-
-
 def _is_transient(error: Exception) -> bool:
     """Network trouble, 429 and 5xx are worth another try; bad URLs, tokens and channels are not."""
     from slack_sdk.errors import SlackApiError
 
     if isinstance(error, SlackApiError):
         return error.response.status_code == 429 or error.response.status_code >= 500
+    if isinstance(getattr(error, "status", None), int):  # slackmessage.direct.SlackWebhookError
+        return error.status == 429 or error.status >= 500
     if isinstance(error, OSError):  # URLError, refused connections and socket timeouts
         return True
     # SlackWebhookHook reports a non-200 answer only as text: "..., Status Code: 500. ..."
     return bool(_TRANSIENT_STATUS.search(str(error)))
 
 
-def _notifier(conn_id: str, text: str):
-    """Pick the provider notifier that matches the connection's type, or None if it does not exist."""
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
+class Transport(Protocol):
+    """How a message leaves: slackmessage.direct.Direct or slackmessage.in_airflow.InAirflow."""
 
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        if conn_id not in _warned_missing:
-            _warned_missing.add(conn_id)
-            log.warning("Slack connection %r is not defined (AIRFLOW_CONN_%s or 1Password item "
-                        "connections/%s); Slack messages are not sent", conn_id, conn_id.upper(), conn_id)
-        return None
-    # Our retry loop replaces slack_sdk's, which logs the full webhook URL (a secret) when it retries.
-    common = {"text": text, "timeout": 10, "retry_handlers": []}
-    if conn.conn_type == "slack":
-        from airflow.providers.slack.notifications.slack import SlackNotifier
+    def redact(self, text: str) -> str: ...
 
-        channel = conn.extra_dejson.get("channel") or DEFAULT_CHANNEL
-        return SlackNotifier(slack_conn_id=conn_id, channel=channel, **common)
-    from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
-
-    return SlackWebhookNotifier(slack_webhook_conn_id=conn_id, **common)
+    def sender(self, conn_id: str) -> Callable[[str], object] | None:
+        """What sends a text once, or None when the connection is not defined."""
 
 
 def send_slack_message(title: str, lines: Iterable[Line] = (), level: str = "info", *,
                        conn_id: str = SLACK_CONN_ID, attempts: int = 3) -> bool:
-    """Send one formatted message; return False (after logging why) instead of raising if it was not sent."""
-    text = _redact(format_message(title, lines, level))
+    """Send one formatted message without Airflow; return False (after logging why) instead of raising."""
+    from slackmessage.direct import Direct
+
+    return deliver(Direct, title, lines, level, conn_id=conn_id, attempts=attempts)
+
+
+def deliver(transport: Transport, title: str, lines: Iterable[Line] = (), level: str = "info", *,
+            conn_id: str = SLACK_CONN_ID, attempts: int = 3) -> bool:
+    """Format, redact and send through `transport`, retrying transient failures; False if not sent."""
+    text = format_message(title, lines, level)
     try:
-        notifier = _notifier(conn_id, text)
+        send = transport.sender(conn_id)  # first: reading the connection registers its secrets
     except Exception as exc:  # a broken lookup must not turn an alert into a second failure
-        log.error("Slack message %r not sent: reading connection %r failed: %s", title, conn_id, exc)
+        log.error("Slack message %r not sent: reading connection %r failed: %s", title, conn_id,
+                  transport.redact(str(exc)))
         return False
-    if notifier is None:
+    if send is None:
+        if conn_id not in _warned_missing:
+            _warned_missing.add(conn_id)
+            log.warning("Slack connection %r is not defined (AIRFLOW_CONN_%s or 1Password item "
+                        "connections/%s); Slack messages are not sent", conn_id, conn_id.upper(), conn_id)
         return False
+    text = transport.redact(text)
     for attempt in range(1, attempts + 1):
         try:
-            # notify(), not __call__(): the text is final and must not be rendered as a Jinja template.
-            notifier.notify({})
+            send(text)
             return True
         except Exception as exc:
-            problem = f"{type(exc).__name__}: {_redact(str(exc))[:200]}"
+            problem = f"{type(exc).__name__}: {transport.redact(str(exc))[:200]}"
             if attempt == attempts or not _is_transient(exc):
                 log.error("Slack message %r not sent after %d attempt(s): %s", title, attempt, problem)
                 return False

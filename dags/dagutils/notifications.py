@@ -1,7 +1,7 @@
 """Slack alerts for DAGs: task and DAG callbacks, in the same format as every other message (slackmessage).
 
-The messages go through the Airflow connection "slack" (see slackmessage); it may come from AIRFLOW_CONN_SLACK
-or the secrets backend's 1Password item for that connection id.
+The messages go through the Airflow connection "slack" (see slackmessage), read by Airflow (AIRFLOW_CONN_SLACK,
+the secrets backend's 1Password item, or the API server's connections), and the provider's notifiers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagutils import team
-from slackmessage import Line, Link, format_message, send_slack_message
+from slackmessage import Line, Link, format_message
+from slackmessage.in_airflow import send_slack_message
 
 __all__ = ["Link", "context_lines", "format_message", "send_slack_message", "task_fail_slack_alert",
            "task_fail_slack_alert_critical", "task_success_slack_alert"]

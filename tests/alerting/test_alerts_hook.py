@@ -5,6 +5,10 @@ from __future__ import annotations
 import copy
 import html
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -113,3 +117,25 @@ def test_slack_refusing_it_asks_alertmanager_to_try_again(client, slack):
     assert slack.snapshot() == []
     assert client.post("/hooks/alertmanager", json=PAYLOAD).status_code == 200
     assert len(slack.snapshot()) == 1
+
+
+def test_the_hook_does_not_load_airflow(connect_env, fake_slack):
+    """As the dashboard runs it: the `slack` connection from 1Password (docker-compose.yaml's secrets backend
+    variables), the message sent, and no module of Airflow imported."""
+    code = ("import json, sys\n"
+            "from flask import Flask\n"
+            "from dashboard import alerts\n"
+            "app = Flask(__name__)\n"
+            "app.register_blueprint(alerts.blueprint)\n"
+            "assert app.test_client().post('/hooks/alertmanager', json=json.loads(sys.argv[1])).status_code == 200\n"
+            "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'airflow'))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+    env.update(AIRFLOW__SECRETS__BACKEND="opconnect.backend.OnePasswordBackend",
+               AIRFLOW__SECRETS__BACKEND_KWARGS='{"connections_prefix": "connections"}',
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(PAYLOAD)], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+    [posted] = fake_slack.snapshot()
+    assert posted["text"].startswith(":warning: *Alert: QueueGrowing*")

@@ -1,8 +1,12 @@
-"""Each deploy's result goes to Slack through dagutils.notifications (a local fake Slack here)."""
+"""Each deploy's result goes to Slack through slackmessage, without Airflow (a local fake Slack here)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +60,25 @@ def test_policy_warnings_are_in_the_message(slack):
     text = slack.snapshot()[0]["text"]
     assert "dag0.py: DAG dag0 has no tags (policy: tags: warn)" in text
     assert "dag5.py" not in text and "2 more on the status page" in text
+
+
+def test_a_deploy_message_does_not_load_airflow(connect_env, fake_slack):
+    """As the webhook's worker runs: its key and the `slack` connection from 1Password, then the message, and no
+    module of Airflow imported (it cost about 70 MiB PSS in that worker; issue 13)."""
+    code = ("import json, sys\n"
+            "from webhook import infra_vault\n"
+            "from webhook.deploy import notify\n"
+            "assert infra_vault.get_secret(infra_vault.WEBHOOK_ITEM, 'password')\n"
+            "assert notify._send(json.loads(sys.argv[1]))\n"
+            "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'airflow'))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+    env.update(AIRFLOW__SECRETS__BACKEND="opconnect.backend.OnePasswordBackend",  # as docker-compose.yaml
+               AIRFLOW__SECRETS__BACKEND_KWARGS='{"connections_prefix": "connections", "variables_prefix": '
+                                               '"variables"}',
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    result = subprocess.run([sys.executable, "-c", code, json.dumps({**RECORD, "state": "succeeded"})], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+    [posted] = fake_slack.snapshot()
+    assert posted["text"].startswith(":white_check_mark: *Deploy deployed: aaaaaaaaaaaa*\n*Deploy:* 20261121T")
