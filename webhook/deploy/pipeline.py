@@ -274,26 +274,39 @@ def verdict(ctx: Context, run: Run, state: str, reason: str, detail: str = "", r
 
 def deploy(ctx: Context, record: dict, tip: str) -> dict:
     """Deploy `record["commit"]`, already fetched; `tip` is the origin branch tip just fetched."""
-    run = Run(ctx, record)
     commit = record["commit"]
+
+    def check() -> str | None:
+        if not ctx.mirror.has_commit(commit) or not ctx.mirror.is_ancestor(commit, tip):
+            raise Stop("rejected", f"commit {commit[:12]} is not on branch {ctx.cfg.branch}")
+        describe_commit(ctx, run, commit)
+        deployed = ctx.mirror.deployed()
+        resumed = record.get("source") == "resume"
+        if deployed == commit and not resumed:
+            raise Stop("skipped", "already deployed")
+        if deployed and deployed != commit and ctx.mirror.is_ancestor(commit, deployed):
+            raise Stop("skipped", f"already included in deployed commit {deployed[:12]}")
+        if deployed and not ctx.mirror.is_ancestor(deployed, commit):
+            raise Stop("rejected", f"not a fast-forward of deployed commit {deployed[:12]} (history was "
+                       "rewritten); an operator can force it with python -m webhook.rollback")
+        return deployed
+
+    run = Run(ctx, record)
+    return check_validate_publish(ctx, run, commit, check, auto_rollback=True)
+
+
+def check_validate_publish(ctx: Context, run: Run, commit: str, check: Callable[[], str | None],
+                           auto_rollback: bool) -> dict:
+    """The steps a deploy and a rollback share: `check()` (the kind's own rules; it returns the deployed commit
+    or raises Stop), what the commit changes outside dags/, validation, then publishing; the verdict recorded."""
     try:
         with run.stage("check"):
-            if not ctx.mirror.has_commit(commit) or not ctx.mirror.is_ancestor(commit, tip):
-                raise Stop("rejected", f"commit {commit[:12]} is not on branch {ctx.cfg.branch}")
-            describe_commit(ctx, run, commit)
-            deployed = ctx.mirror.deployed()
-            resumed = record.get("source") == "resume"
-            if deployed == commit and not resumed:
-                raise Stop("skipped", "already deployed")
-            if deployed and deployed != commit and ctx.mirror.is_ancestor(commit, deployed):
-                raise Stop("skipped", f"already included in deployed commit {deployed[:12]}")
-            if deployed and not ctx.mirror.is_ancestor(deployed, commit):
-                raise Stop("rejected", f"not a fast-forward of deployed commit {deployed[:12]} (history was "
-                           "rewritten); an operator can force it with python -m webhook.rollback")
+            deployed = check()
             outside = changed_outside(ctx, deployed, commit)
             run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
         report = validate(ctx, run, commit)
-        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=True, files=report["reparse"])
+        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=auto_rollback,
+                       files=report["reparse"])
     except Stop as stop:
         return verdict(ctx, run, stop.state, stop.reason, stop.detail, retryable=stop.retryable)
     except GitError as exc:
@@ -334,24 +347,18 @@ def publish(ctx: Context, run: Run, commit: str, deployed: str | None, dags: dic
 
 def rollback(ctx: Context, record: dict) -> dict:
     """Publish an earlier (or operator-chosen) commit, non-fast-forward by design, and pin it."""
-    run = Run(ctx, record)
     commit = record["commit"]
-    try:
-        with run.stage("check"):
-            if record.get("fetch"):
-                ctx.mirror.fetch()
-            if not ctx.mirror.has_commit(commit):
-                raise Stop("rejected", f"commit {commit[:12]} is not in the mirror; fetch it first")
-            describe_commit(ctx, run, commit)
-            deployed = ctx.mirror.deployed()
-            outside = changed_outside(ctx, deployed, commit)
-            run.save(previous_commit=deployed, changed_outside=outside[:50], restart_required=bool(outside))
-        report = validate(ctx, run, commit)
-        return publish(ctx, run, commit, deployed, report["dag_ids"], auto_rollback=False, files=report["reparse"])
-    except Stop as stop:
-        return verdict(ctx, run, stop.state, stop.reason, stop.detail, retryable=stop.retryable)
-    except GitError as exc:
-        return verdict(ctx, run, "failed", str(exc), retryable=True)
+
+    def check() -> str | None:
+        if record.get("fetch"):
+            ctx.mirror.fetch()
+        if not ctx.mirror.has_commit(commit):
+            raise Stop("rejected", f"commit {commit[:12]} is not in the mirror; fetch it first")
+        describe_commit(ctx, run, commit)
+        return ctx.mirror.deployed()
+
+    run = Run(ctx, record)
+    return check_validate_publish(ctx, run, commit, check, auto_rollback=False)
 
 
 def cleanup_work(deploy_dir: Path) -> None:
