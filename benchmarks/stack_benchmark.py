@@ -40,7 +40,7 @@ from stacktest.gitrepo import GITCONFIG
 from stacktest.native import NativeStack, new_state_dir
 
 DAG_ID = "stack-smoke"
-# The Airflow settings docker-compose.yaml tunes (each `${NAME:-shipped value}` there, so a variant can set it):
+# The Airflow settings compose.services.yaml tunes (each `${NAME:-${DEFAULT_NAME}}` there, so a variant can set it):
 # the `airflow-defaults` variant sets every one to Airflow's own default. Not here: the deploy machinery's own
 # settings (the GitOps bundle, [core] min_serialized_dag_update_interval=0, which lets a deploy show at once),
 # which both variants keep.

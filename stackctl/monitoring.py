@@ -1,6 +1,6 @@
 """The `monitoring` profile natively: when it runs, and the configuration files its programs read.
 
-Prometheus' and collectd's files are written once, in docker-compose.yaml (`configs:` prometheus-yml and
+Prometheus' and collectd's files are written once, in compose.services.yaml (`configs:` prometheus-yml and
 collectd-conf), with the compose network's names; here they get this machine's addresses and paths and are
 written to the state folder, where the programs (derived from the same services) read them.
 """

@@ -147,7 +147,7 @@ def load(settings: Settings, lenient: bool = False) -> Stack:
 
 def given(settings: Settings, name: str) -> str:
     """A variable as compose gives it to the programs with these settings: its value here, else compose's default
-    (docker-compose.yaml writes each default once; the native runner has no copy)."""
+    (compose.defaults.env holds each default once; the native runner has no copy)."""
     stack = load(settings, lenient=True)
     for program in (*stack.programs.values(), stack.cli):
         if name in program.env:

@@ -64,7 +64,7 @@ DEFAULTS = {
     "ALERTMANAGER_HOST": "127.0.0.1",
     "DASHBOARD_HOST": "127.0.0.1",
     "HAPROXY_METRICS_BIND": "127.0.0.1",  # HAProxy's metrics listener (haproxy.cfg), never public
-}  # every other default is compose's (docker-compose.yaml): Settings[name] reads it
+}  # every other default is compose's (compose.defaults.env): Settings[name] reads it
 
 _Ports = create_model("_Ports", __base__=EnvSettings,
                       **{name: (Port | None, Field(None, validation_alias=name)) for name in PORT_DEFAULTS})
@@ -126,7 +126,7 @@ class Settings:
     values: dict[str, str] = field(repr=False)
 
     def __getitem__(self, name: str) -> str:
-        """The value set here, else compose's default (docker-compose.yaml holds each default once)."""
+        """The value set here, else compose's default (compose.defaults.env holds each default once)."""
         if name in self.values:
             return self.values[name]
         if name in _ASKED:  # deriving the stack asked for it again: no value anywhere

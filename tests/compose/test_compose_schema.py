@@ -1,4 +1,6 @@
-"""docker-compose.yaml, docker-compose.worker.yaml and the Dockerfile: valid, and shaped as DESIGN §3 asks.
+"""The compose files and the Dockerfile: valid, and shaped as DESIGN §3 asks. docker-compose.yaml and
+docker-compose.worker.yaml include the services (compose.services.yaml, compose.worker.yaml) with the defaults
+(compose.defaults.env); the services files are the ones tested here, and the includes give the same stack.
 
 The files as written are parsed with PyYAML (which resolves anchors and `<<` merge keys like compose does) and
 validated against the vendored Compose Specification schema (compose-spec.json, see compose-spec.SOURCE.md);
@@ -6,7 +8,9 @@ interpolated, they are what `docker compose config` says (stackctl/compose.py: C
 """
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import dotenv
@@ -19,8 +23,9 @@ from stackctl.settings import GENERATED_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-MAIN = REPO / "docker-compose.yaml"
-WORKER = REPO / "docker-compose.worker.yaml"
+MAIN = compose.COMPOSE_FILE  # compose.services.yaml
+WORKER = compose.WORKER_FILE  # compose.worker.yaml
+INCLUDES = {REPO / "docker-compose.yaml": MAIN, REPO / "docker-compose.worker.yaml": WORKER}
 
 ONE_SHOTS = {"airflow-init", "airflow-cli", "dashboard-account"}
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
@@ -113,7 +118,10 @@ def test_haproxy_publishes_each_port_it_binds_on_the_variable_s_host_port(servic
     binds = re.findall(r'^\s*bind "\$\{HAPROXY_BIND-[^}]*\}:\$\{(PUBLIC_[A-Z_]+)-(\d+)\}"',
                        (REPO / "haproxy" / "haproxy.cfg").read_text(), re.M)
     assert {"PUBLIC_AIRFLOW_PORT", "PUBLIC_STATS_PORT", "PUBLIC_WORKER_REDIS_PORT"} <= {name for name, _ in binds}
-    assert sorted(services["haproxy"]["ports"]) == sorted(f"${{{name}:-{port}}}:{port}" for name, port in binds)
+    assert sorted(services["haproxy"]["ports"]) == sorted(f"${{{name}:-${{DEFAULT_{name}}}}}:{port}"
+                                                          for name, port in binds)
+    defaults = dotenv.dotenv_values(compose.DEFAULTS_FILE)
+    assert {defaults[f"DEFAULT_{name}"] for name, port in binds if defaults[f"DEFAULT_{name}"] != port} == set()
     assert not {name for name in services["haproxy"]["environment"] if name.startswith("PUBLIC_")}
 
 
@@ -274,6 +282,7 @@ def test_env_example_documents_every_variable():
             documented[match.group(1)] = index
     used = set(compose_variables(MAIN.read_text())) | set(compose_variables(WORKER.read_text()))
     used.discard("HOSTNAME")  # the container's own, in the worker healthcheck ($${HOSTNAME})
+    used -= {name for name in used if name.startswith("DEFAULT_")}  # compose.defaults.env's, not settings
     assert used - set(documented) == set(), "variables the compose files read but .env.example omits"
     assert set(SEED_NAMES) <= set(documented)
     for name, index in documented.items():
@@ -324,6 +333,31 @@ def test_interpolated_files_are_still_valid(schema, path):
     data = compose.config(example_env(), path)
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(data))
     assert not errors, [error.message for error in errors]
+
+
+@pytest.mark.parametrize("including", INCLUDES, ids=lambda p: p.name)
+def test_the_includes_give_the_services_with_the_defaults(including):
+    """What `docker compose` reads (docker-compose.yaml, docker-compose.worker.yaml: an include of the services
+    with compose.defaults.env) is what stackctl reads (the services file with the defaults as --env-file)."""
+    assert yaml.safe_load(including.read_text())["include"] == [
+        {"path": INCLUDES[including].name, "env_file": compose.DEFAULTS_FILE.name}]
+    for overrides in ({}, {"PUBLIC_AIRFLOW_PORT": "9090", "POSTGRES_USER": "owner", "WORKER_CONCURRENCY": ""}):
+        env = {k: v for k, v in example_env(**overrides).items() if not k.startswith("COMPOSE_")}
+        argv = [compose.binary(), "--file", str(including), "--project-directory", str(REPO),
+                "--project-name", "stack", "--env-file", os.devnull,
+                "--profile", "*", "config", "--format", "json"]
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+        included = json.loads(result.stdout)
+        direct = compose.config(env, INCLUDES[including])
+        assert {k: v for k, v in included.items() if k != "name"} == {
+            k: v for k, v in direct.items() if k != "name" and not k.startswith("x-")}
+
+
+def test_the_environment_overrides_the_defaults_and_empty_means_default():
+    env = compose.config(example_env(POSTGRES_USER="owner", FLOWER_USERNAME=""))["services"]
+    assert env["postgres"]["environment"]["POSTGRES_USER"] == "owner"
+    assert "//owner:" in env["airflow-apiserver"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert env["flower"]["environment"]["FLOWER_BASIC_AUTH"].startswith("admin:")
 
 
 def test_interpolated_values_are_the_documented_defaults():

@@ -1,15 +1,18 @@
-"""Each variable's default is written once: in the compose files (`${NAME:-default}`) or in one Python settings
-field (`Field(default, validation_alias="NAME")`, stackctl's DEFAULTS), never in both, never twice.
+"""Each variable's default is written once: in compose.defaults.env (`DEFAULT_NAME=default`, which the compose
+files read as `${NAME:-${DEFAULT_NAME}}`) or in one Python settings field (`Field(default, validation_alias="NAME")`,
+stackctl's DEFAULTS), never in both, never twice.
 
 A second copy is how values drifted before (issue 10). Where another program needs the value, it is given it:
-a YAML alias of the one interpolation (docker-compose.yaml's x-values), `NAME:` with no value (compose passes it
-on only when it is set, and the program's own default applies), a shared field type (stacksettings.variables), or
-services.given (the native runner reads compose's default). Inside the compose network ports are fixed numbers,
-not variables (stackctl/services.py PORTS). The native runner's port table (stackctl.settings.PORT_DEFAULTS) is
-its choice of ports, set for every native program, not a fallback of the programs.
+the one default of compose.defaults.env, also inside a composed string (a URL, JSON, a config file) and in both
+the main and the remote worker's file (docker-compose.yaml and docker-compose.worker.yaml include their services
+with it); `NAME:` with no value (compose passes it on only when it is set, and the program's own default
+applies), a shared field type (stacksettings.variables), or services.given (the native runner reads compose's
+default). Inside the compose network ports are fixed numbers, not variables (stackctl/services.py PORTS). The
+native runner's port table (stackctl.settings.PORT_DEFAULTS) is its choice of ports, set for every native program,
+not a fallback of the programs.
 
-ALLOWED lists the places Compose cannot do better; the test fails when one of them grows, and when an entry is
-no longer needed.
+ALLOWED lists the places that cannot do better; the test fails when one of them grows, and when an entry is no
+longer needed.
 """
 
 from __future__ import annotations
@@ -20,41 +23,35 @@ from collections import Counter
 
 from stacksettings import PROJECT_DIR
 
-COMPOSE_FILES = ("docker-compose.yaml", "docker-compose.worker.yaml")
+COMPOSE_FILES = ("docker-compose.yaml", "docker-compose.worker.yaml", "compose.services.yaml", "compose.worker.yaml")
+DEFAULTS_FILE = "compose.defaults.env"
+DEFAULT_LINE = re.compile(r"^DEFAULT_([A-Za-z_][A-Za-z0-9_]*)=", re.M)
 PYTHON_PACKAGES = ("stackctl", "stacksettings", "webhook", "diagnostics", "opconnect", "dashboard", "dags", "devtools")
-# `${NAME:-default}` or `${NAME-default}` with a default that is not empty (`${NAME:-}` only says "optional")
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-(?!\})")
+# `${NAME:-default}` or `${NAME-default}` with a default that is not empty (`${NAME:-}` only says "optional") and
+# not compose.defaults.env's (`${NAME:-${DEFAULT_NAME}}`)
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-(?!\}|\$\{DEFAULT_\1\})")
+FROM_DEFAULTS = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-\$\{DEFAULT_([A-Za-z_][A-Za-z0-9_]*)\}\}")
 
 # stackctl's DEFAULTS also holds the native hosts (loopback), which, like its ports, are the runner's choice
 NATIVE_ADDRESSES = ("_HOST", "_BIND")
 
-IN_A_STRING = "also inside a composed string (a URL, JSON, a config file), which Compose cannot build from an alias"
-REMOTE_WORKER = ("docker-compose.worker.yaml cannot `extends` docker-compose.yaml: Compose interpolates the whole "
-                 "main file, whose other services need secrets a worker host must not hold")
+# compose's is the development stand-in (the `dev` profile), the program's the real service: two values, for
+# what runs without the `dev` profile's fakes (docker-compose.worker.yaml passes them unset, as production)
+STAND_IN = "compose.defaults.env: the dev stand-in; dags/weather_checker/settings.py: the real service"
 ALLOWED = {
-    "POSTGRES_USER": (3, IN_A_STRING),  # the image's, the database URL and postgres-exporter's
-    "POSTGRES_DB": (3, IN_A_STRING),
-    "FLOWER_USERNAME": (3, IN_A_STRING),  # x-values, Flower's basic auth and Prometheus' (a config file)
-    "PUBLIC_AIRFLOW_PORT": (2, IN_A_STRING),  # published, and the base URL's default
-    "PUBLIC_MONITORING_PORT": (3, IN_A_STRING),  # published, and Prometheus' and Alertmanager's external URLs
-    "DEPLOY_BRANCH": (3, IN_A_STRING + "; the DAG bundle's JSON in both files, and the webhook's"),
-    "AIRFLOW_IMAGE_NAME": (2, REMOTE_WORKER),
-    "AIRFLOW_PROJ_DIR": (3, REMOTE_WORKER + "; and the monitoring image's context under it"),
-    "AIRFLOW_UID": (2, REMOTE_WORKER),
-    "WORKER_CONCURRENCY": (2, REMOTE_WORKER),
-    "PUBLIC_STATS_PORT": (2, REMOTE_WORKER),
-    "PUBLIC_WORKER_API_PORT": (3, REMOTE_WORKER + "; a URL and the variable tasks read there"),
-    "PUBLIC_WORKER_POSTGRES_PORT": (3, REMOTE_WORKER + "; a URL and the variable tasks read there"),
-    "PUBLIC_WORKER_REDIS_PORT": (3, REMOTE_WORKER + "; a URL and the variable tasks read there"),
-    # compose's is the development stand-in (the `dev` profile), the program's the real service
-    "NWS_BASE_URL": (2, "development stand-in vs the real service"),
-    "CAMERA_URL_PATTERN": (2, "development stand-in vs the real service"),
+    # in the DAG bundle's JSON (compose), and webhook.settings', whose Settings are also built outside any compose
+    # service: stackctl/backup.py from the native settings, the deploy tests
+    "DEPLOY_BRANCH": (2, "compose.defaults.env for the bundle's JSON; webhook/settings.py outside compose"),
+    "NWS_BASE_URL": (2, STAND_IN),
+    "CAMERA_URL_PATTERN": (2, STAND_IN),
 }
 
 
 def compose_defaults() -> list[tuple[str, str]]:
+    """(variable, file) for compose.defaults.env's entries and every default written in a compose file."""
     return [(match.group(1), name) for name in COMPOSE_FILES
-            for match in INTERPOLATION.finditer((PROJECT_DIR / name).read_text())]
+            for match in INTERPOLATION.finditer((PROJECT_DIR / name).read_text())] + [
+        (name, DEFAULTS_FILE) for name in DEFAULT_LINE.findall((PROJECT_DIR / DEFAULTS_FILE).read_text())]
 
 
 def _is_unset(node: ast.expr | None) -> bool:
@@ -97,9 +94,24 @@ def test_every_allowed_repetition_is_still_needed():
     assert not stale, f"written once now: remove them from ALLOWED: {stale}"
 
 
+def test_compose_reads_each_default_of_the_defaults_file_as_its_variable_s():
+    """`${NAME:-${DEFAULT_NAME}}`, never another name's default; every entry is read, and holds only defaults."""
+    text = "\n".join(line for name in COMPOSE_FILES for line in (PROJECT_DIR / name).read_text().splitlines()
+                     if not line.lstrip().startswith("#"))
+    read = FROM_DEFAULTS.findall(text)
+    assert [(name, other) for name, other in read if name != other] == []
+    assert "${DEFAULT_" not in FROM_DEFAULTS.sub("", text), "a DEFAULT_ name read other than as its variable's"
+    lines = [line for line in (PROJECT_DIR / DEFAULTS_FILE).read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    written = DEFAULT_LINE.findall("\n".join(lines))
+    assert len(written) == len(lines) == len(set(written)), "compose.defaults.env: one DEFAULT_NAME= a line"
+    assert set(written) == {name for name, _ in read}, "an entry no compose file reads, or one it lacks"
+
+
 def test_the_scan_sees_both_kinds():
     """The scan itself: it finds a compose default, a settings field's and a DEFAULTS entry."""
-    assert ("AIRFLOW_UID", "docker-compose.yaml") in compose_defaults()
+    assert ("AIRFLOW_UID", DEFAULTS_FILE) in compose_defaults()
+    assert ("AIRFLOW__API__BASE_URL", "compose.services.yaml") in compose_defaults()  # composed from a port
     python = python_defaults()
     assert ("WEBHOOK_WORKERS", "webhook/settings.py") in python
     assert ("ENVIRONMENT", "stacksettings/variables.py") in python
