@@ -35,13 +35,14 @@ FROM_DEFAULTS = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-\$\{DEFAULT_([A-Za-z
 # stackctl's DEFAULTS also holds the native hosts (loopback), which, like its ports, are the runner's choice
 NATIVE_ADDRESSES = ("_HOST", "_BIND")
 
-# compose's is the development stand-in (the `dev` profile), the program's the real service: two values, for
-# what runs without the `dev` profile's fakes (docker-compose.worker.yaml passes them unset, as production)
+# Two values, not one twice: compose's is the `dev` profile's stand-in, the program's the real service, which
+# applies wherever it is unset: the remote worker (docker-compose.worker.yaml passes them unset) and a native
+# production stack (stackctl/settings.py sets the stand-in only in development).
 STAND_IN = "compose.defaults.env: the dev stand-in; dags/weather_checker/settings.py: the real service"
 ALLOWED = {
-    # in the DAG bundle's JSON (compose), and webhook.settings', whose Settings are also built outside any compose
-    # service: stackctl/backup.py from the native settings, the deploy tests
-    "DEPLOY_BRANCH": (2, "compose.defaults.env for the bundle's JSON; webhook/settings.py outside compose"),
+    # compose's for the DAG bundle's JSON; webhook.settings' for its Settings built where no compose service gives
+    # DEPLOY_BRANCH: stackctl/backup.py (natively from the settings, under compose in airflow-cli), the tests
+    "DEPLOY_BRANCH": (2, "compose.defaults.env for the bundle's JSON; webhook/settings.py outside the webhook"),
     "NWS_BASE_URL": (2, STAND_IN),
     "CAMERA_URL_PATTERN": (2, STAND_IN),
 }
@@ -116,3 +117,12 @@ def test_the_scan_sees_both_kinds():
     assert ("WEBHOOK_WORKERS", "webhook/settings.py") in python
     assert ("ENVIRONMENT", "stacksettings/variables.py") in python
     assert not [name for name, where in python if where == "stackctl/settings.py" and name.endswith("_HOST")]
+
+
+def test_the_webhook_deploys_the_branch_the_bundle_tracks_by_default():
+    """DEPLOY_BRANCH's two defaults (ALLOWED) are one value: the webhook moves the branch the DAG bundle tracks."""
+    from webhook.settings import Settings
+
+    defaults = dict(line.split("=", 1) for line in (PROJECT_DIR / DEFAULTS_FILE).read_text().splitlines()
+                    if line.startswith("DEFAULT_"))
+    assert Settings.model_fields["branch"].default == defaults["DEFAULT_DEPLOY_BRANCH"]
