@@ -114,6 +114,11 @@ def check_all(settings: Settings, names: list[str]) -> dict[str, tuple[bool | No
     return {name: known[name](settings) for name in names if name in known}
 
 
+# The longest pause between two checks of a program that is starting: it may be healthy that much before `up`
+# sees it (was 1 s; each check is one HTTP request or one database query, a Celery ping costs its 1 s timeout).
+POLL_CAP = 0.4
+
+
 def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None, gave_up=None
                  ) -> dict[str, tuple[bool | None, str]]:
     """Poll every named service at once, each in its own thread (a slow check does not hold up the others),
@@ -140,7 +145,7 @@ def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change
                 results[name] = (False, reason or results[name][1])
                 return
             time.sleep(pause)
-            pause = min(pause * 1.5, 1.0)
+            pause = min(pause * 1.5, POLL_CAP)
 
     threads = [threading.Thread(target=poll, args=(name,), daemon=True) for name in names if name in known]
     for thread in threads:

@@ -2,12 +2,16 @@
 
 1. Every program that needs nothing of airflow-init (PostgreSQL, Redis, the diagnostics server, the
    development fakes) starts at once: supervisord is not asked to wait out anyone's start-up seconds.
-2. airflow-init runs once those answer, and only when the database needs it (stackctl/init.py `pending`: the
-   schema behind the installed Airflow, or no admin); it applies dags/bootstrap.yaml itself. When it is not
-   needed, the bootstrap file is applied in a subprocess once every program is healthy, beside step 4.
-3. Every other program starts at once; each is polled in its own thread until healthy. The execution API's
+2. airflow-init's check runs once what it depends on answers (PostgreSQL, Redis); airflow-init itself runs,
+   once every program of step 1 answers (its bootstrap file reads the 1Password fake), only when the database
+   needs it (stackctl/init.py `pending`: the schema behind the installed Airflow, or no admin); it applies
+   dags/bootstrap.yaml itself. When it is not needed, the rest of step 1 is waited for with the others.
+3. Every other program starts at once, but those of AFTER_HEALTHY (the DAG processor), which start once the
+   program they wait for is healthy; each is polled in its own thread until healthy. The execution API's
    first, slow call is paid as soon as the api-server is healthy, not by the first task.
-4. Every public port is asked through HAProxy as a user would: a login and a page each (stackctl/health.py).
+4. Once every program started together is healthy, every public port is asked through HAProxy as a user would
+   (a login and a page each, stackctl/health.py), beside AFTER_HEALTHY's start and, when airflow-init did not
+   run, the bootstrap file applied in a subprocess. `up` returns once all of it is done.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ from stackctl.timeline import Timeline
 
 # What supervisord says of a program that could not start (it goes on retrying a BACKOFF one).
 FAILED = ("BACKOFF", "FATAL", "EXITED")
-# How long the public ports get to answer through HAProxy once every program is healthy: HAProxy marks a
+# How long the public ports get to answer through HAProxy once they are asked: HAProxy marks a
 # backend up within a quarter of a second of its check passing (haproxy.cfg), the rest is a loaded machine.
 PUBLIC_TIMEOUT = 60.0
+# Programs started natively only once another one is healthy; for CPU, not for correctness (compose starts them
+# together). The DAG processor parses every DAG file as it starts (about 8 CPU s in a second `up`, issue 13):
+# beside the api-server it took that from the api-server's own start, the longest path of `up` on two cores;
+# started as the api-server turns healthy, it starts beside the execution-API warm-up (one core) instead.
+AFTER_HEALTHY = {"airflow-dag-processor": "airflow-apiserver"}
 
 
 def after_init(stack: services.Stack) -> set[str]:
@@ -45,54 +54,100 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
     for each public port that did not answer (not asked when a program is unhealthy)."""
     later = after_init(stack)
     early = [p.name for p in stack.supervised() if p.name not in later]
+    oneshots = [p for p in stack.programs.values() if p.oneshot]
+    needed = {name for p in oneshots for name in p.depends_on if name in early}  # PostgreSQL, Redis
+    unwaited = [name for name in early if name not in needed]
     _launch(settings, timeline, early)
-    with timeline.step("wait: what airflow-init needs"):
-        ready = health.wait_healthy(settings, early, timeout, on_change=timeline.finish,
-                                    gave_up=lambda name: _failed(settings, name))
-    failed = {name: detail for name, (ok, detail) in ready.items() if ok is False}
-    if failed:
-        raise RuntimeError("could not start what airflow-init needs: " + "; ".join(
-            f"{name} ({detail}; log: {supervisor.log_path(settings, name)})" for name, detail in failed.items()))
+    _wait_early(settings, timeline, sorted(needed), timeout)
     with timeline.step("database and roles"):
         postgres.ensure_database(settings)
     bootstrap_env = None
-    for oneshot in [p for p in stack.programs.values() if p.oneshot]:
-        if oneshot.name != "airflow-init":  # another one-shot (the monitoring profile's dashboard-account): it runs
-            with timeline.step(oneshot.name):
-                run_init(settings, oneshot, echo)
-            continue
-        with timeline.step(f"{oneshot.name}: check"):
-            todo = init.pending(oneshot.env)
-        if todo:
-            with timeline.step(f"{oneshot.name}: {' and '.join(todo)}"):
-                run_init(settings, oneshot, echo)
-        else:
-            echo(f"{oneshot.name}: already done (schema at the installed Airflow's head, admin exists)")
-            bootstrap_env = oneshot.env
-    _launch(settings, timeline, [p.name for p in stack.supervised() if p.name in later])
+    for oneshot in oneshots:
+        todo = None
+        if oneshot.name == "airflow-init":
+            with timeline.step(f"{oneshot.name}: check"):
+                todo = init.pending(oneshot.env)
+            if not todo:
+                echo(f"{oneshot.name}: already done (schema at the installed Airflow's head, admin exists)")
+                bootstrap_env = oneshot.env
+                continue
+        if unwaited:  # a one-shot that runs may read any of them (airflow-init's bootstrap file, the 1Password fake)
+            _wait_early(settings, timeline, unwaited, timeout)
+            unwaited = []
+        # airflow-init when the database needs it; another one-shot (the monitoring profile's dashboard-account)
+        # always runs
+        with timeline.step(f"{oneshot.name}: {' and '.join(todo)}" if todo else oneshot.name):
+            run_init(settings, oneshot, echo)
+    waiting = {after: [name for name, first in AFTER_HEALTHY.items() if first == after and name in later]
+               for after in set(AFTER_HEALTHY.values())}
+    held = {name for names in waiting.values() for name in names}
+    _launch(settings, timeline, [p.name for p in stack.supervised() if p.name in later and p.name not in held])
     warm_up = threading.Thread(target=_warm_up, args=(settings, timeline), daemon=True)
+    refused: dict[str, str] = {}
+    starting = ({p.name for p in stack.supervised()} - held) & set(health.checks(settings))  # those checked
+    applying: list[tuple[dict, subprocess.Popen] | None] = []  # the bootstrap file's step and process, once
+    lock = threading.Lock()
+
+    silent: list[str] = []
+    asking = threading.Thread(target=lambda: silent.extend(check_public(settings, stack, timeline)), daemon=True)
+
+    def all_started_healthy(ask: bool = True) -> None:
+        # Once every program started together is healthy (the api-server last, mostly): the public ports are asked
+        # (none is AFTER_HEALTHY's), and the bootstrap file applied: beside the programs' start its Airflow import
+        # took CPU from theirs; now it runs beside the execution-API warm-up (one core) and AFTER_HEALTHY's start.
+        with lock:
+            if applying:
+                return
+            applying.append((timeline.begin("bootstrap file"), bootstrap.start(settings, bootstrap_env))
+                            if bootstrap_env else None)
+            if ask:
+                asking.start()
 
     def healthy(name: str) -> None:
         timeline.finish(name)
+        for late in waiting.get(name, []):
+            try:
+                _launch(settings, timeline, [late])
+            except RuntimeError as error:
+                refused[late] = str(error)
+            held.discard(late)
         if name == "airflow-apiserver":
             warm_up.start()
+        with lock:
+            starting.discard(name)
+            if starting:
+                return
+        all_started_healthy()
 
-    results = health.wait_healthy(settings, [p.name for p in stack.supervised()], timeout, on_change=healthy)
-    # The bootstrap file only now: beside the programs' start its Airflow import took CPU from their own, while
-    # the checks below mostly wait for the api-server's execution-API warm-up, one core.
-    applying = (timeline.begin("bootstrap file"), bootstrap.start(settings, bootstrap_env)) if bootstrap_env else None
+    def gave_up(name: str) -> str | None:
+        # what started in step 1 and was not waited for yet: one supervisord cannot start fails `up` at once
+        return refused.get(name) or (_failed(settings, name) if name in unwaited else None)
+
     try:
+        results = health.wait_healthy(settings, [p.name for p in stack.supervised()], timeout, on_change=healthy,
+                                      gave_up=gave_up)
+        for name in held & set(results):  # what it waits for never got healthy
+            results[name] = (False, f"{results[name][1]}; not started: it starts once {AFTER_HEALTHY[name]} is healthy")
         healthy_all = all(ok is not False for ok, _ in results.values())
-        silent = check_public(settings, stack, timeline) if healthy_all else []
+        if healthy_all:
+            all_started_healthy()  # if not yet: a program without a check
+            asking.join()
+        else:  # the public ports are not asked (or their sentences left out: AFTER_HEALTHY's program failed); the
+            all_started_healthy(ask=False)  # bootstrap file's lines still say what it did
+            silent = []
         if warm_up.is_alive():
             warm_up.join()
     except BaseException:  # `down` or Ctrl-C meanwhile: the bootstrap subprocess does not outlive `up`
-        if applying:
-            applying[1].kill()
+        with lock:
+            for entry in applying:
+                if entry:
+                    entry[1].kill()
+            applying.append(None)  # none starts any more
         raise
-    if applying:
-        bootstrap.report(applying[1], echo)
-        timeline.end(applying[0])
+    for entry in applying:
+        if entry:
+            bootstrap.report(entry[1], echo)
+            timeline.end(entry[0])
     return results, silent
 
 
@@ -111,6 +166,17 @@ def _launch(settings: Settings, timeline: Timeline, names: list[str]) -> None:
         timeline.begin(name)
     for line in supervisor.launch(settings, *names):
         raise RuntimeError(f"supervisord could not start {line}")
+
+
+def _wait_early(settings: Settings, timeline: Timeline, names: list[str], timeout: float) -> None:
+    """Step 1's programs `names` healthy, or `up` stops naming each that is not (supervisord says it failed)."""
+    with timeline.step("wait: what airflow-init needs"):
+        ready = health.wait_healthy(settings, names, timeout, on_change=timeline.finish,
+                                    gave_up=lambda name: _failed(settings, name))
+    failed = {name: detail for name, (ok, detail) in ready.items() if ok is False}
+    if failed:
+        raise RuntimeError("could not start what airflow-init needs: " + "; ".join(
+            f"{name} ({detail}; log: {supervisor.log_path(settings, name)})" for name, detail in failed.items()))
 
 
 def _failed(settings: Settings, name: str) -> str | None:
