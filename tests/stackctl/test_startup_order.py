@@ -30,13 +30,15 @@ def record(monkeypatch, stack):
         events.append(("wait", sorted(names)))
         results = {}
         for name in sorted(names, key=lambda name: name == "airflow-apiserver"):
-            results[name] = (name not in record.unhealthy, "checked")
+            reason = gave_up(name) if gave_up else None
+            results[name] = (False, reason) if reason else (name not in record.unhealthy, "checked")
             if results[name][0] and on_change:
                 on_change(name)
         return results
 
     monkeypatch.setattr(supervisor, "launch", lambda settings, *names: events.append(("launch", names)) or [])
     monkeypatch.setattr(health, "wait_healthy", wait)
+    monkeypatch.setattr(supervisor, "state", lambda settings, name: ("RUNNING", ""))
     monkeypatch.setattr(health, "http_get", lambda *args, **kwargs: (200, b""))
     monkeypatch.setattr(postgres, "ensure_database", lambda settings: None)
     monkeypatch.setattr(init, "pending", lambda environ: record.pending)
@@ -88,3 +90,15 @@ def test_a_dag_processor_never_started_says_why(stack, record):
     assert results["airflow-dag-processor"] == (
         False, "checked; not started: it starts once airflow-apiserver is healthy")
     assert ("public", None) not in record.events and silent == []  # not asked while a program is unhealthy
+
+
+def test_a_program_supervisord_cannot_start_fails_up_though_no_longer_waited_for_first(stack, record, monkeypatch):
+    """The diagnostics server is no longer waited for before airflow-init's check; its failure still stops the
+    wait at once, naming what supervisord says (an Airflow program restarting meanwhile is waited for, as before)."""
+    settings, programs = stack
+    monkeypatch.setattr(supervisor, "state", lambda settings, name: ("FATAL", "Exited too quickly")
+                        if name in ("diagnostics", "airflow-scheduler") else ("RUNNING", ""))
+    results, silent = startup.start(settings, programs, Timeline(), lambda line: None, 60)
+    assert results["diagnostics"] == (False, "FATAL: Exited too quickly")
+    assert results["airflow-scheduler"] == (True, "checked")
+    assert ("public", None) not in record.events
