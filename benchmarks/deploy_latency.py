@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
 import uuid
+import weakref
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
@@ -89,6 +91,7 @@ class Bench:
                                   timeout=30).json()["access_token"]
         self.session.headers["Authorization"] = f"Bearer {token}"
         self.clone = Path(tempfile.mkdtemp(prefix="bench-clone-"))
+        weakref.finalize(self, shutil.rmtree, self.clone, True)  # removed with the Bench, or at exit
         git("clone", "--quiet", "--branch", "production", str(origin), str(self.clone), cwd=PROJECT)
 
     def commit(self, marker: str) -> str:
