@@ -186,7 +186,10 @@ def _up(environ: dict[str, str], apart: task_user.Apart | None = None, timeline:
                 supervisor.start_daemon(settings)
             if apart:
                 start_task_supervisord_as_asked(settings, apart)
-        results, silent = startup.start(settings, stack, timeline, echo, UP_TIMEOUT)  # stackctl/startup.py
+        # A fresh start counts only the Airflow jobs it starts: a job row a killed program left `running`, with a
+        # heartbeat seconds old, is not the new program's health (a second allowed for the database's clock)
+        since = None if already else time.time() - 1
+        results, silent = startup.start(settings, stack, timeline, echo, UP_TIMEOUT, since)  # stackctl/startup.py
         bad = {name: detail for name, (ok, detail) in results.items() if ok is False}
     except Interrupted:
         echo("interrupted: stopping everything this `up` started")

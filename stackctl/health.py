@@ -75,14 +75,14 @@ def worker_ping(broker_url: str) -> tuple[bool, str]:
     return bool(names), ", ".join(names) or "no worker answered"
 
 
-def _job_alive(job_type: str, database_url: str) -> Check:
+def _job_alive(job_type: str, database_url: str, since: float | None) -> Check:
     """The job's heartbeat in the database (stackctl/job_alive.py, what compose runs), so it needs no api-server."""
-    return lambda settings: job_alive.check(database_url, job_type)
+    return lambda settings: job_alive.check(database_url, job_type, since=since)
 
 
-def check_for(program: services.Program) -> Check | None:
+def check_for(program: services.Program, since: float | None = None) -> Check | None:
     """Compose's healthcheck for a service, asked from here: its URL fetched, or the same question put another way
-    where compose runs a tool inside the container."""
+    where compose runs a tool inside the container. `since`: an Airflow job counts only when started after it."""
     test = program.healthcheck[1:]
     words = " ".join(test).split()
     if not words:
@@ -94,7 +94,7 @@ def check_for(program: services.Program) -> Check | None:
     if words[0] == "redis-cli":
         return redis_ping
     if words[:3] == ["python", "-m", "stackctl.job_alive"]:
-        return _job_alive(words[3], program.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        return _job_alive(words[3], program.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], since)
     if words[0] == "celery":
         return lambda s: worker_ping(program.env["AIRFLOW__CELERY__BROKER_URL"])
     if words[0] == "haproxy":  # compose checks its configuration; here: that it answers (`up` then asks each port)
@@ -103,9 +103,9 @@ def check_for(program: services.Program) -> Check | None:
     return None  # the relay's: an open connection to smee.io, seen from inside its container
 
 
-def checks(settings: Settings) -> dict[str, Check]:
+def checks(settings: Settings, since: float | None = None) -> dict[str, Check]:
     stack = services.load(settings, lenient=True)
-    found = {name: check_for(program) for name, program in stack.programs.items()}
+    found = {name: check_for(program, since) for name, program in stack.programs.items()}
     return {name: check for name, check in found.items() if check}
 
 
@@ -119,14 +119,15 @@ def check_all(settings: Settings, names: list[str]) -> dict[str, tuple[bool | No
 POLL_CAP = 0.4
 
 
-def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None, gave_up=None
-                 ) -> dict[str, tuple[bool | None, str]]:
+def wait_healthy(settings: Settings, names: list[str], timeout: float, on_change=None, gave_up=None,
+                 since: float | None = None) -> dict[str, tuple[bool | None, str]]:
     """Poll every named service at once, each in its own thread (a slow check does not hold up the others),
     often at first and less so later, until it is healthy or cannot be checked; return the last results
     (some unhealthy if timed out). `on_change(name)`: called as each becomes healthy. `gave_up(name)`: a reason
-    to stop waiting for it (supervisord says it failed to start), or None."""
+    to stop waiting for it (supervisord says it failed to start), or None. `since`: an Airflow job counts only
+    when it started after that epoch time (the programs this `up` started)."""
     deadline = time.monotonic() + timeout
-    known = checks(settings)
+    known = checks(settings, since)
     results: dict[str, tuple[bool | None, str]] = {}
 
     def poll(name: str) -> None:

@@ -41,8 +41,11 @@ def hostname() -> str:
     return next((entry[3] for entry in found if entry[3]), name)
 
 
-def check(database_url: str, job_type: str, host: str | None = None) -> tuple[bool, str]:
-    """(alive, what was found) for the newest running job of `job_type` (on `host` when given)."""
+def check(database_url: str, job_type: str, host: str | None = None, since: float | None = None
+          ) -> tuple[bool, str]:
+    """(alive, what was found) for the newest running job of `job_type` (on `host` when given; started at or
+    after the epoch time `since` when given: `up` asks for the jobs of the programs it started, so the row a
+    killed program left `running` with a heartbeat seconds old does not pass for the new one)."""
     import psycopg2
 
     try:
@@ -55,12 +58,13 @@ def check(database_url: str, job_type: str, host: str | None = None) -> tuple[bo
             if not cursor.fetchone()[0]:
                 return False, "no job table yet"
             cursor.execute("SELECT max(latest_heartbeat), max(latest_heartbeat) > now() - make_interval(secs => %s)"
-                           " FROM job WHERE job_type = %s AND state = 'running' AND (%s IS NULL OR hostname = %s)",
-                           (THRESHOLD_SECONDS, job_type, host, host))
+                           " FROM job WHERE job_type = %s AND state = 'running' AND (%s IS NULL OR hostname = %s)"
+                           " AND (%s IS NULL OR start_date >= to_timestamp(%s))",
+                           (THRESHOLD_SECONDS, job_type, host, host, since, since))
             beat, recent = cursor.fetchone()
     finally:
         connection.close()
-    where = f" on {host}" if host else ""
+    where = (f" on {host}" if host else "") + (" since this start" if since is not None else "")
     if beat is None:
         return False, f"no running {job_type}{where}"
     return bool(recent), (f"latest heartbeat {beat:%H:%M:%S}" if recent else

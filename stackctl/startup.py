@@ -48,10 +48,11 @@ def after_init(stack: services.Stack) -> set[str]:
         found |= more
 
 
-def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, timeout: float
-          ) -> tuple[dict[str, tuple[bool | None, str]], list[str]]:
+def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, timeout: float,
+          since: float | None = None) -> tuple[dict[str, tuple[bool | None, str]], list[str]]:
     """Steps 1-4; return each program's last health result (some unhealthy if `timeout` ran out) and a sentence
-    for each public port that did not answer (not asked when a program is unhealthy)."""
+    for each public port that did not answer (not asked when a program is unhealthy). `since`: when every program
+    is started by this `up`, the epoch time before it started them (an Airflow job counts only from then on)."""
     later = after_init(stack)
     early = [p.name for p in stack.supervised() if p.name not in later]
     oneshots = [p for p in stack.programs.values() if p.oneshot]
@@ -125,7 +126,7 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
 
     try:
         results = health.wait_healthy(settings, [p.name for p in stack.supervised()], timeout, on_change=healthy,
-                                      gave_up=gave_up)
+                                      gave_up=gave_up, since=since)
         for name in held & set(results):  # what it waits for never got healthy
             results[name] = (False, f"{results[name][1]}; not started: it starts once {AFTER_HEALTHY[name]} is healthy")
         healthy_all = all(ok is not False for ok, _ in results.values())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
@@ -36,11 +37,12 @@ def job_table(database_url):
     engine.dispose()
 
 
-def beat(url: str, job_type: str, seconds_ago: int, state: str = "running", host: str = "") -> None:
+def beat(url: str, job_type: str, seconds_ago: int, state: str = "running", host: str = "",
+         started_ago: int = 3600) -> None:
     with psycopg2.connect(url.replace("+psycopg2", "")) as conn, conn.cursor() as cursor:
         cursor.execute("INSERT INTO job (job_type, state, hostname, latest_heartbeat, start_date) "
-                       "VALUES (%s, %s, %s, now() - make_interval(secs => %s), now() - interval '1 hour')",
-                       (job_type, state, host or job_alive.hostname(), seconds_ago))
+                       "VALUES (%s, %s, %s, now() - make_interval(secs => %s), now() - make_interval(secs => %s))",
+                       (job_type, state, host or job_alive.hostname(), seconds_ago, started_ago))
     conn.close()
 
 
@@ -79,6 +81,18 @@ def test_another_job_type_or_another_host_does_not_count(database_url, job_table
         f"no running SchedulerJob on {job_alive.hostname()}")
     assert run(database_url, "SchedulerJob").returncode == 0  # any host's, as `up` asks natively
     assert run(database_url, "TriggererJob", "--local").returncode == 0
+
+
+def test_a_fresh_up_does_not_take_a_killed_programs_job_for_the_one_it_started(database_url, job_table):
+    # a DAG processor killed -9 five seconds ago left its row `running` with a heartbeat 5 s old; `up` started
+    # a new one 2 s ago, which has not written its row yet
+    up_started = time.time() - 2
+    beat(database_url, "DagProcessorJob", 5, started_ago=600)
+    assert job_alive.check(database_url, "DagProcessorJob")[0] is True  # what `status` would say
+    alive, detail = job_alive.check(database_url, "DagProcessorJob", since=up_started)
+    assert (alive, detail) == (False, "no running DagProcessorJob since this start")
+    beat(database_url, "DagProcessorJob", 0, started_ago=1)  # the new one's first heartbeat
+    assert job_alive.check(database_url, "DagProcessorJob", since=up_started)[0] is True
 
 
 def test_an_unreachable_database_is_unhealthy_and_says_so(database_url):

@@ -26,7 +26,7 @@ def record(monkeypatch, stack):
     events: list[tuple[str, object]] = []
     record = type("Record", (), {"events": events, "unhealthy": set(), "pending": []})()
 
-    def wait(settings, names, timeout, on_change=None, gave_up=None):
+    def wait(settings, names, timeout, on_change=None, gave_up=None, since=None):
         events.append(("wait", sorted(names)))
         results = {}
         for name in sorted(names, key=lambda name: name == "airflow-apiserver"):
