@@ -33,6 +33,17 @@ class ComposeError(RuntimeError):
     """Compose refused the file with these values; its message names the variable or the line."""
 
 
+def defaults() -> dict[str, str]:
+    """NAME -> the default compose.defaults.env gives it (its DEFAULT_NAME line), for a caller that needs the value
+    Compose will use for a variable the .env leaves unset."""
+    found = {}
+    for line in DEFAULTS_FILE.read_text().splitlines():
+        name, equals, value = line.partition("=")
+        if equals and name.startswith("DEFAULT_"):
+            found[name.removeprefix("DEFAULT_")] = value
+    return found
+
+
 def binary() -> str:
     spec = importlib.util.find_spec("compose")
     found = Path(spec.origin).parent / "docker-compose" if spec and spec.origin else None

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackctl import compose_env
+from stackctl import compose, compose_env
 from stackctl.ports import is_free
 from stacktest.api import PUBLIC, StackApi
 from stacktest.deploys import StackOrigin
@@ -170,8 +170,12 @@ class ComposeStack(StackApi):
 
     @property
     def admin(self) -> tuple[str, str]:
-        return self.env["_AIRFLOW_WWW_USER_USERNAME"], self.env["_AIRFLOW_WWW_USER_PASSWORD"]
+        return self.value("_AIRFLOW_WWW_USER_USERNAME"), self.env["_AIRFLOW_WWW_USER_PASSWORD"]
 
     @property
     def flower_auth(self) -> tuple[str, str]:
-        return self.env["FLOWER_USERNAME"], self.env["FLOWER_PASSWORD"]
+        return self.value("FLOWER_USERNAME"), self.env["FLOWER_PASSWORD"]
+
+    def value(self, name: str) -> str:
+        """The variable as Compose resolves it: the project's .env, else compose.defaults.env's default."""
+        return self.env.get(name) or compose.defaults()[name]

@@ -11,6 +11,10 @@ default). Inside the compose network ports are fixed numbers, not variables (sta
 native runner's port table (stackctl.settings.PORT_DEFAULTS) is its choice of ports, set for every native program,
 not a fallback of the programs.
 
+`.env.example` (what `python3 -m stackctl.compose_env` turns into a newcomer's .env) counts as a place too: a value
+set there overrides the default in every .env made from it, so it sets only the choices a newcomer makes, and
+shows the others as `# NAME=` with where their default lives.
+
 ALLOWED lists the places that cannot do better; the test fails when one of them grows, and when an entry is no
 longer needed.
 """
@@ -45,7 +49,16 @@ ALLOWED = {
     "DEPLOY_BRANCH": (2, "compose.defaults.env for the bundle's JSON; webhook/settings.py outside the webhook"),
     "NWS_BASE_URL": (2, STAND_IN),
     "CAMERA_URL_PATTERN": (2, STAND_IN),
+    # the mode a newcomer's .env states, on purpose: production is the one choice that must be made, and read
+    "ENVIRONMENT": (2, "stacksettings.variables' default, and .env.example's explicit development"),
 }
+ENV_EXAMPLE = ".env.example"
+SET_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=.", re.M)
+
+
+def env_example_values() -> list[tuple[str, str]]:
+    """(variable, .env.example) for each variable it sets to a value (not `# NAME=`)."""
+    return [(name, ENV_EXAMPLE) for name in SET_LINE.findall((PROJECT_DIR / ENV_EXAMPLE).read_text())]
 
 
 def compose_defaults() -> list[tuple[str, str]]:
@@ -80,8 +93,14 @@ def python_defaults() -> list[tuple[str, str]]:
     return found
 
 
-def test_each_default_is_written_once():
+def all_places() -> list[tuple[str, str]]:
     places = compose_defaults() + python_defaults()
+    defaulted = {name for name, _ in places}
+    return places + [(name, where) for name, where in env_example_values() if name in defaulted]
+
+
+def test_each_default_is_written_once():
+    places = all_places()
     counts = Counter(name for name, _ in places)
     twice = {name: sorted(where for n, where in places if n == name) for name, count in counts.items()
              if count > ALLOWED.get(name, (1, ""))[0]}
@@ -90,7 +109,7 @@ def test_each_default_is_written_once():
 
 
 def test_every_allowed_repetition_is_still_needed():
-    counts = Counter(name for name, _ in compose_defaults() + python_defaults())
+    counts = Counter(name for name, _ in all_places())
     stale = {name: counts[name] for name in ALLOWED if counts[name] < 2}
     assert not stale, f"written once now: remove them from ALLOWED: {stale}"
 
@@ -117,6 +136,8 @@ def test_the_scan_sees_both_kinds():
     assert ("WEBHOOK_WORKERS", "webhook/settings.py") in python
     assert ("ENVIRONMENT", "stacksettings/variables.py") in python
     assert not [name for name, where in python if where == "stackctl/settings.py" and name.endswith("_HOST")]
+    assert ("COMPOSE_PROFILES", ENV_EXAMPLE) in env_example_values()  # a choice, defaulted nowhere else
+    assert ("AIRFLOW_UID", ENV_EXAMPLE) not in env_example_values()  # `# AIRFLOW_UID=`: unset
 
 
 def test_the_webhook_deploys_the_branch_the_bundle_tracks_by_default():
