@@ -49,8 +49,6 @@ ALLOWED = {
     "DEPLOY_BRANCH": (2, "compose.defaults.env for the bundle's JSON; webhook/settings.py outside the webhook"),
     "NWS_BASE_URL": (2, STAND_IN),
     "CAMERA_URL_PATTERN": (2, STAND_IN),
-    # the mode a newcomer's .env states, on purpose: production is the one choice that must be made, and read
-    "ENVIRONMENT": (2, "stacksettings.variables' default, and .env.example's explicit development"),
 }
 ENV_EXAMPLE = ".env.example"
 SET_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=.", re.M)
