@@ -10,9 +10,11 @@ except SettingsError as error:  # a sentence naming the variable, not gunicorn's
     raise SystemExit(f"webhook: {error}") from None
 
 bind = f"{_settings.bind_host}:{_settings.port}"
-# Two workers of 4 threads: a slow status page never delays a trigger (the threads), and one process serves
-# while gunicorn replaces the other. Each more costs about 38 MiB for nothing (issue 13). Deploy work runs in
-# one background runner (the holder of a lease in the state database), not in the request threads.
+# One worker of 4 threads: a slow status page never delays a trigger (the threads). Each more worker costs about
+# 39 MiB PSS (issue 13) and buys only the second or so gunicorn takes to replace a dead one, which the Action's
+# retried POST (scripts/trigger_deploy.py: 3 attempts, 2 and 4 s apart) and the runner's poll of the origin cover.
+# Deploy work runs in one background runner (the holder of a lease in the state database), not in the request
+# threads.
 workers = _settings.workers
 worker_class = "gthread"
 threads = 4

@@ -33,7 +33,7 @@ class Settings(EnvSettings):
     dags_subdir: str = "dags"
     bind_host: BindHost
     port: WebhookPort
-    workers: int = Field(2, ge=1, le=64, validation_alias="WEBHOOK_WORKERS")  # gunicorn's, gthread 4 threads each
+    workers: int = Field(1, ge=1, le=64, validation_alias="WEBHOOK_WORKERS")  # gunicorn's, gthread 4 threads each
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info",
                                                                               validation_alias="WEBHOOK_LOG_LEVEL")
     webhook_key: str = Field("", validation_alias="WEBHOOK_KEY", repr=False)
