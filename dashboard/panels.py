@@ -34,12 +34,11 @@ QUEUED, RUNNING = "airflow_executor_queued_tasks", "airflow_executor_running_tas
 # the workers' slots.
 WORKERS_ONLINE, EXECUTING = "flower_worker_online", "flower_worker_number_of_currently_executing_tasks"
 RESIDENT = "process_resident_memory_bytes"  # each scraped program's own memory (label job)
-REDIS_RSS = "redis_memory_used_rss_bytes"  # the Redis server's, from redis-exporter
-MACHINE_USED = "sum(node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes)"
+REDIS_USED = "collectd_redis_memory"  # the Redis server's own count (used_memory), from collectd's redis plugin
+MACHINE_USED = 'sum(collectd_memory{memory="used"})'  # collectd's memory plugin: not free, cache or buffers
 # scrape jobs whose process_resident_memory_bytes is an exporter's, not the program it watches
-EXPORTERS = {"node": "node-exporter", "postgres": "postgres-exporter", "redis": "redis-exporter",
-             "statsd": "statsd-exporter", "tls": "blackbox-exporter"}
-BROKER_QUEUE = "redis_key_size"  # Celery's queues in Redis (redis-exporter --check-single-keys): labels key
+EXPORTERS = {"statsd": "statsd-exporter", "tls": "blackbox-exporter"}
+BROKER_QUEUE = "collectd_redis_queue_length"  # Celery's queue in Redis (collectd's redis plugin, LLEN): label type
 BUSINESS = "airflow_business_"  # dagutils.metrics: the StatsD prefix airflow_business
 RUN_STATES = ("success", "failed", "running", "queued")
 CANARY = "canary"
@@ -272,7 +271,7 @@ class Dashboard:
         for labels, points in self.prom.series(f"sum by (job) ({RESIDENT})", start, self.now, step):
             job = labels.get("job", "?")
             series[EXPORTERS.get(job, job)] = points
-        for _, points in self.prom.series(f"sum({REDIS_RSS})", start, self.now, step):
+        for _, points in self.prom.series(f"sum({REDIS_USED})", start, self.now, step):
             series["redis server"] = points
         if not series:
             panel.empty = "No memory metrics yet."

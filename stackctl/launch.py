@@ -20,8 +20,7 @@ from stackctl import reaper
 # programs, the webhook (whose forks a DAG file's code can leave running), the relay and collectd (its exec
 # plugin starts processes) keep theirs.
 ALONE = frozenset({"haproxy", "diagnostics", "flower", "fake-onepassword", "fake-slack", "fixture-server",
-                   "dashboard", "prometheus", "alertmanager", "node-exporter", "blackbox-exporter",
-                   "postgres-exporter", "redis-exporter"})
+                   "dashboard", "prometheus", "alertmanager", "blackbox-exporter"})
 
 
 def main(name: str) -> None:

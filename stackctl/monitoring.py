@@ -26,9 +26,11 @@ TARGET = re.compile(r'"([a-z][a-z0-9-]*):(\d+)"')
 TARGET_LINES = ("targets:", "__address__")
 # HAProxy's TLS port (probed for its certificate): natively haproxy.cfg's own 8443 unless PUBLIC_HTTPS_PORT is set
 OPTIONAL_PORTS = {"haproxy:8443": "PUBLIC_HTTPS_PORT"}
-# configs holding where their service listens (collectd's `Host "0.0.0.0"` and `Port "9125"` lines) -> the service
+# configs holding where their service listens (collectd's `Host "0.0.0.0"` and `Port "9125"` lines) -> the service.
+# A `Host` line naming another service (collectd's postgresql and redis plugins: `Host "postgres"`) is where that
+# one listens, and the `Port` line after it is that service's port.
 LISTENERS = {"collectd-conf": "statsd-exporter"}
-LISTEN_LINE = re.compile(r'^(\s*)(Host|Port) "([^"]*)"$', re.M)
+LISTEN_LINE = re.compile(r'^(\s*)(Host|Port) "([^"]*)"$')
 
 
 def enabled(settings: Settings) -> bool:
@@ -74,7 +76,7 @@ def native_text(settings: Settings, text: str, service: str | None = None) -> st
     system is the one its folder lives on; paths are the checkout's."""
     text = text.replace("$$", "$")
     if service:
-        text = LISTEN_LINE.sub(lambda m: f'{m.group(1)}{m.group(2)} "{listen(settings, service, m)}"', text)
+        text = listen_lines(settings, text, service)
     text = "\n".join(TARGET.sub(lambda m: f'"{address(settings, m.group(1), m.group(2))}"', line)
                      if any(word in line for word in TARGET_LINES) else line for line in text.split("\n"))
     text = text.replace(f'"{STATE_IN_CONTAINER}"', f'"{mount_point(settings.state_dir)}"')
@@ -92,14 +94,26 @@ def address(settings: Settings, service: str, port: str) -> str:
     return f"{settings[host] if host else settings['BIND_HOST']}:{port}"
 
 
-def listen(settings: Settings, service: str, line: re.Match) -> str:
-    """A `Host`/`Port` line's value here: every interface is BIND_HOST; a container port is its setting."""
+def listen_lines(settings: Settings, text: str, service: str) -> str:
+    """`Host`/`Port` lines here: every interface is BIND_HOST and a port of `service` its setting; a `Host` naming
+    another service is that service's address here, and the `Port` line after it that service's port setting."""
     from stackctl import services
 
-    kind, value = line.group(2), line.group(3)
-    if kind == "Host":
-        return settings["BIND_HOST"] if value == services.EVERYWHERE else value
-    return settings[services.PORTS[f"{service}:{value}"]]
+    out, owner = [], service
+    for line in text.split("\n"):
+        match = LISTEN_LINE.match(line)
+        if match:
+            indent, kind, value = match.groups()
+            if kind == "Host" and value == services.EVERYWHERE:
+                owner, value = service, settings["BIND_HOST"]
+            elif kind == "Host":
+                owner = value
+                value = address(settings, value, "").rsplit(":", 1)[0]
+            else:
+                value = address(settings, owner, value).rsplit(":", 1)[1]
+            line = f'{indent}{kind} "{value}"'
+        out.append(line)
+    return "\n".join(out)
 
 
 def mount_point(path: Path) -> Path:

@@ -58,9 +58,6 @@ PORTS = {
     "dashboard:8090": "DASHBOARD_PORT",
     "statsd-exporter:9125": "STATSD_PORT",  # StatsD (UDP)
     "statsd-exporter:9102": "STATSD_EXPORTER_PORT",
-    "postgres-exporter:9187": "POSTGRES_EXPORTER_PORT",
-    "redis-exporter:9121": "REDIS_EXPORTER_PORT",
-    "node-exporter:9100": "NODE_EXPORTER_PORT",
     "blackbox-exporter:9115": "BLACKBOX_EXPORTER_PORT",
 }
 # Where Airflow's servers listen: compose leaves Airflow's own defaults, the container ports above. And where

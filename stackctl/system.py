@@ -15,11 +15,11 @@ PACKAGES = {
     "haproxy": "haproxy",
     "ssh": "openssh-client",  # the webhook fetches private origins over ssh with the deploy key
 }
-# the `monitoring` profile's programs (stackctl/monitoring.py; libmicrohttpd12: collectd's write_prometheus)
-MONITORING_PACKAGES = ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter",
-                       "prometheus-postgres-exporter", "prometheus-redis-exporter", "prometheus-blackbox-exporter",
-                       "collectd-core", "libmicrohttpd12", "libprotobuf-c1")
-# libprotobuf-c1: collectd-core only recommends it, and its write_prometheus plugin does not load without it
+# the `monitoring` profile's programs (stackctl/monitoring.py). collectd-core only recommends its plugins'
+# libraries, and a plugin whose library is missing does not load: libmicrohttpd12 and libprotobuf-c1 for
+# write_prometheus, libpq5 for postgresql, libhiredis0.14 for redis (its df, memory and load plugins need none)
+MONITORING_PACKAGES = ("prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter",
+                       "collectd-core", "libmicrohttpd12", "libprotobuf-c1", "libpq5", "libhiredis0.14")
 # prometheus-blackbox-exporter: tests/alerting probes HAProxy's certificate with it
 TEST_PACKAGES = ("chromium", "chromium-driver", "git", "shellcheck", "prometheus-blackbox-exporter",
                  *MONITORING_PACKAGES)

@@ -20,8 +20,8 @@ SERIES = {
     "CanaryNotSucceeding": 'airflow_ti_finish_by_task_total{dag_id="stack-smoke", state="success"}',
     "SchedulerHeartbeatMissing": "airflow_scheduler_heartbeat_total",
     "DagProcessorHeartbeatMissing": "airflow_dag_processor_heartbeat_total",
-    "QueueGrowing": 'redis_key_size{key="default"}',
-    "StateDiskAlmostFull": 'node_filesystem_avail_bytes{state_folder="yes"}',
+    "QueueGrowing": 'collectd_redis_queue_length{type="default"}',
+    "StateDiskAlmostFull": 'collectd_df_df_complex{state_folder="yes", type="free"}',
 }
 
 

@@ -1,8 +1,9 @@
 """Each shipped alert fires once, as one Slack message, when its condition is produced; a healthy stack is silent.
 
-Real Prometheus, Alertmanager, redis-server, redis-exporter, node-exporter, blackbox-exporter and HAProxy (the
-repository's haproxy.cfg with TLS_CERT_PATH) run on loopback; the rules are the shipped ones with `for:` cut to
-10 s (tests/alerting/rig.py). Airflow's StatsD series (heartbeats, the canary's successful runs) come from a
+Real Prometheus, Alertmanager, redis-server, collectd (its redis and df plugins, configured as the stack's
+collectd-conf: the queue's LLEN, the state folder's file system), blackbox-exporter and HAProxy (the repository's
+haproxy.cfg with TLS_CERT_PATH) run on loopback; the rules are the shipped ones with `for:` cut to 10 s
+(tests/alerting/rig.py). Airflow's StatsD series (heartbeats, the canary's successful runs) come from a
 stand-in target serving them under the names the stack's Prometheus gives them (the statsd job of its
 configuration): running Airflow is the integration tests' job, the names are checked there (tests/monitoring).
 """
@@ -86,6 +87,23 @@ class AirflowSeries:
         self.server.server_close()
 
 
+def collectd_conf(folder, redis_port: int, port: int) -> str:
+    """The stack's collectd-conf (compose.services.yaml) for this rig: its redis and df plugin blocks as shipped,
+    pointed at this Redis and this state folder, read every second."""
+    from stackctl.compose import config  # the compose file as Compose resolves it (lenient: no secrets needed)
+
+    shipped = config({}, lenient=True)["configs"]["collectd-conf"]["content"]
+    blocks = {name: re.search(rf"<Plugin {name}>.*?\n</Plugin>", shipped, re.S).group(0) for name in ("redis", "df")}
+    redis_block = re.sub(r'Port "6379"', f'Port "{redis_port}"', blocks["redis"].replace('Host "redis"',
+                                                                                          'Host "127.0.0.1"'))
+    redis_block = re.sub(r'\n\s*Password "[^"]*"', "", redis_block)  # this Redis has none
+    df_block = blocks["df"].replace('"/opt/airflow/state"', f'"{folder / "state"}"')
+    return "\n".join(['Hostname "statsd-exporter"', "FQDNLookup false", "Interval 1",
+                      'PluginDir "/usr/lib/collectd"', 'TypesDB "/usr/share/collectd/types.db"',
+                      "LoadPlugin redis", "LoadPlugin df", "LoadPlugin write_prometheus", redis_block, df_block,
+                      f'<Plugin write_prometheus>\n  Host "127.0.0.1"\n  Port "{port}"\n</Plugin>', ""])
+
+
 @pytest.fixture
 def folder(tmp_path):
     """A small tmpfs standing for the state folder's disk."""
@@ -108,16 +126,17 @@ def running(folder, fake_slack, monkeypatch):
         started.append(receiver)
         airflow = AirflowSeries()
         started.append(airflow)
-        redis_port, redis_exporter, node, blackbox = free_port(), free_port(), free_port(), free_port()
+        redis_port, collectd, blackbox = free_port(), free_port(), free_port()
         started.append(Process(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no", "--dir", str(folder)], folder / "redis.log"))
-        started.append(Process(["prometheus-redis-exporter", "-redis.addr", f"redis://127.0.0.1:{redis_port}",
-                                "-web.listen-address", f"127.0.0.1:{redis_exporter}",
-                                "-check-single-keys", "db0=default"], folder / "redis-exporter.log",
-                               f"http://127.0.0.1:{redis_exporter}/metrics"))
-        started.append(Process(["prometheus-node-exporter", "--collector.disable-defaults", "--collector.filesystem",
-                                f"--web.listen-address=127.0.0.1:{node}"], folder / "node-exporter.log",
-                               f"http://127.0.0.1:{node}/metrics"))
+        queue = redis.Redis(port=redis_port)
+        wait_for(lambda: _pings(queue), 30, "redis-server")
+        # waiting work that does not grow: no alert (there before collectd's first read: an empty queue going to
+        # three would be growth)
+        queue.lpush("default", "task-1", "task-2", "task-3")
+        (folder / "collectd.conf").write_text(collectd_conf(folder, redis_port, collectd))
+        started.append(Process(["collectd", "-f", "-C", str(folder / "collectd.conf")], folder / "collectd.log",
+                               f"http://127.0.0.1:{collectd}/metrics"))
         (folder / "blackbox.yml").write_text(yaml.safe_dump({"modules": {"tls": {
             "prober": "tcp", "timeout": "5s", "tcp": {"tls": True, "tls_config": {"insecure_skip_verify": True}}}}}))
         started.append(Process(["prometheus-blackbox-exporter", f"--config.file={folder / 'blackbox.yml'}",
@@ -132,26 +151,31 @@ def running(folder, fake_slack, monkeypatch):
         started.append(haproxy)
         alertmanager, am_base = start_alertmanager(folder, receiver.url)
         started.append(alertmanager)
-        state = re.escape(str(folder / "state"))
         prometheus, base = start_prometheus(folder, [
             job("airflow", airflow.target),
-            job("redis", f"127.0.0.1:{redis_exporter}"),
-            job("node", f"127.0.0.1:{node}", metric_relabel_configs=[
-                {"source_labels": ["mountpoint"], "regex": state, "target_label": "state_folder",
-                 "replacement": "yes"}]),
+            job("statsd", f"127.0.0.1:{collectd}", metric_relabel_configs=[  # the shipped statsd job's df labels
+                {"source_labels": ["__name__"], "regex": "collectd_df_.*", "target_label": "state_folder",
+                 "replacement": "yes"},
+                {"source_labels": ["__name__"], "regex": "collectd_df_.*", "target_label": "mountpoint",
+                 "replacement": str(folder / "state")}]),
             job("tls", f"127.0.0.1:{haproxy.ports['https']}", metrics_path="/probe", params={"module": ["tls"]},
                 relabel_configs=[{"source_labels": ["__address__"], "target_label": "__param_target"},
                                  {"source_labels": ["__param_target"], "target_label": "instance"},
                                  {"target_label": "__address__", "replacement": f"127.0.0.1:{blackbox}"}]),
         ], am_base.removeprefix("http://").removesuffix("/alertmanager"), FOR)
         started.append(prometheus)
-        queue = redis.Redis(port=redis_port)
-        queue.lpush("default", "task-1", "task-2", "task-3")  # waiting work that does not grow: no alert
         yield {"prometheus": base, "alertmanager": am_base, "airflow": airflow, "queue": queue, "pem": pem,
                "haproxy": haproxy, "state": folder / "state", "slack": fake_slack}
     finally:
         for part in reversed(started):
             part.stop()
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
 
 
 def query(base: str, expr: str) -> list[dict]:
@@ -176,8 +200,9 @@ def test_each_alert_fires_once_when_its_condition_is_produced_and_a_healthy_stac
     prometheus, slack = running["prometheus"], running["slack"]
     # healthy: every source is scraped and every series a rule reads exists...
     series = ['airflow_scheduler_heartbeat_total', 'airflow_dag_processor_heartbeat_total',
-              'airflow_ti_finish_by_task_total{dag_id="canary",state="success"}', 'redis_key_size{key="default"}',
-              'probe_ssl_earliest_cert_expiry', 'node_filesystem_avail_bytes{state_folder="yes"}']
+              'airflow_ti_finish_by_task_total{dag_id="canary",state="success"}',
+              'collectd_redis_queue_length{type="default"}', 'probe_ssl_earliest_cert_expiry',
+              'collectd_df_df_complex{state_folder="yes",type="free"}']
     wait_for(lambda: all(query(prometheus, s) for s in series), 60, "every series the rules read")
     # ...and for longer than the rules' `for:` nothing is pending, firing or posted
     time.sleep(25)

@@ -29,7 +29,7 @@ PAYLOAD = {
                         "action": "Workers are missing or full; check Flower and the worker slots on the dashboard."},
         "startsAt": "2026-11-29T16:50:07.123Z",
         "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus:9090/prometheus/graph?g0.expr=deriv%28redis_key_size%5B5m%5D%29",
+        "generatorURL": "http://prometheus:9090/prometheus/graph?g0.expr=deriv%28collectd_redis_queue_length%5B5m%5D%29",
         "fingerprint": "5b2ea6d5e8a9b5c1",
     }],
     "groupLabels": {"alertname": "QueueGrowing"},

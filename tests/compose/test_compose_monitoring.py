@@ -12,9 +12,8 @@ import requests
 
 pytestmark = pytest.mark.compose
 
-PROFILE = ("prometheus", "statsd-exporter", "postgres-exporter", "redis-exporter", "blackbox-exporter",
-           "node-exporter", "dashboard", "alertmanager")
-JOBS = {"prometheus", "webhook", "haproxy", "flower", "postgres", "redis", "node", "statsd", "tls"}
+PROFILE = ("prometheus", "statsd-exporter", "blackbox-exporter", "dashboard", "alertmanager")
+JOBS = {"prometheus", "webhook", "haproxy", "flower", "statsd", "tls"}
 PANELS = ["DAG runs per day by state", "Time since each DAG&#39;s last success", "Slowest tasks", "Canary",
           "Deploys and their results", "Queue depth and worker slots", "Stack memory", "Business metrics"]
 

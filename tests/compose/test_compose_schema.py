@@ -37,7 +37,7 @@ REQUIRED_SECRETS = tuple(name for name in GENERATED_SECRETS if name != "WEBHOOK_
 SERVICES = {"postgres", "redis", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
             "airflow-triggerer", "airflow-worker", "flower", "webhook", "smee-relay", "diagnostics", "haproxy",
             "airflow-cli", "fake-onepassword", "fake-slack", "fixture-server",
-            "prometheus", "statsd-exporter", "postgres-exporter", "redis-exporter", "node-exporter",
+            "prometheus", "statsd-exporter",
             "blackbox-exporter", "alertmanager", "dashboard-account", "dashboard"}
 AIRFLOW_ENV_KEYS = {
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__AUTH_MANAGER", "AIRFLOW__CORE__LOAD_EXAMPLES",

@@ -118,12 +118,13 @@ def openmetrics(now: float) -> str:
         lines += _gauge_lines(panels.WORKERS_ONLINE, f'worker="{worker}"', recent, now, lambda t: 1)
     for worker, share in zip(WORKERS, (1, 0), strict=True):
         lines += _gauge_lines(panels.EXECUTING, f'worker="{worker}"', recent, now, lambda t, s=share: s * running(t))
-    lines += _gauge_lines("node_memory_MemTotal_bytes", 'job="node-exporter"', recent, now, lambda t: 24 * 2**30)
-    lines += _gauge_lines("node_memory_MemAvailable_bytes", 'job="node-exporter"', recent, now,
-                          lambda t: 20 * 2**30 - (t % 3600) * 2**17)
+    # collectd's memory plugin (job statsd): the machine's used memory
+    lines += _gauge_lines("collectd_memory", 'job="statsd",memory="used"', recent, now,
+                          lambda t: 4 * 2**30 + (t % 3600) * 2**17)
+    lines += _gauge_lines("collectd_memory", 'job="statsd",memory="free"', recent, now, lambda t: 16 * 2**30)
     for job, mib in MEMORY_MIB.items():
         lines += _gauge_lines(panels.RESIDENT, f'job="{job}"', recent, now, lambda t, m=mib: m * 2**20)
-    lines += _gauge_lines(panels.REDIS_RSS, 'job="redis"', recent, now, lambda t: REDIS_MIB * 2**20)
+    lines += _gauge_lines(panels.REDIS_USED, 'job="statsd",redis="broker"', recent, now, lambda t: REDIS_MIB * 2**20)
     rows = [t for t, s in finished(now)["orders_upsert"] if t >= day]
     lines += _counter_lines(f"{panels.BUSINESS}rows_loaded", 'dag_id="orders_upsert"', rows, day, now,
                             [250.0] * len(rows))

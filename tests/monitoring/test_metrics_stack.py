@@ -11,7 +11,7 @@ import requests
 pytestmark = pytest.mark.integration
 
 # Prometheus' scrape jobs (docker-compose.yaml, configs: prometheus-yml)
-JOBS = {"prometheus", "statsd", "webhook", "haproxy", "flower", "postgres", "redis", "node", "tls"}
+JOBS = {"prometheus", "statsd", "webhook", "haproxy", "flower", "tls"}
 
 
 def prometheus(stack, path: str, **params) -> dict:

@@ -17,8 +17,7 @@ from stackctl.settings import GENERATED_SECRETS, PROJECT_DIR, load
 
 # the jobs and the settings holding each one's port here
 JOBS = {"prometheus": "PROMETHEUS_PORT", "webhook": "WEBHOOK_PORT", "haproxy": "HAPROXY_METRICS_PORT",
-        "flower": "FLOWER_PORT", "postgres": "POSTGRES_EXPORTER_PORT", "redis": "REDIS_EXPORTER_PORT",
-        "node": "NODE_EXPORTER_PORT", "statsd": "STATSD_EXPORTER_PORT",
+        "flower": "FLOWER_PORT", "statsd": "STATSD_EXPORTER_PORT",
         "tls": "PUBLIC_HTTPS_PORT"}  # HAProxy's TLS listener (natively haproxy.cfg's 8443), probed by blackbox
 
 
@@ -52,9 +51,10 @@ def test_prometheus_scrapes_each_program_where_it_listens_here(tmp_path):
     flower = next(job for job in config["scrape_configs"] if job["job_name"] == "flower")
     assert flower["basic_auth"]["password"] == settings["FLOWER_PASSWORD"]
     assert "$$" not in path.read_text() and "${1}" in path.read_text()  # compose's escaped `$`, unescaped
-    # the state folder's file system is the one it lives on here
-    node = next(job for job in config["scrape_configs"] if job["job_name"] == "node")
-    assert node["metric_relabel_configs"][0]["regex"] == str(monitoring.mount_point(tmp_path))
+    # the state folder's file system is the one it lives on here (collectd's df plugin reads only that one)
+    statsd = next(job for job in config["scrape_configs"] if job["job_name"] == "statsd")
+    assert {"source_labels": ["__name__"], "regex": "collectd_df_.*", "target_label": "mountpoint",
+            "replacement": str(monitoring.mount_point(tmp_path))} in statsd["metric_relabel_configs"]
     # the program reads it there, and keeps its data in the state folder
     argv = services.load(settings).programs["prometheus"].argv
     assert argv[argv.index("--config.file") + 1] == str(path)
@@ -83,6 +83,25 @@ def test_collectd_listens_for_statsd_on_loopback(tmp_path):
         ("127.0.0.1", str(settings.ports["STATSD_PORT"]))
 
 
+def test_collectd_reads_postgres_redis_and_the_state_folders_disk_where_they_are_here(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring", POSTGRES_HOST="127.0.0.5")
+    monitoring.write_configs(settings)
+    path = monitoring.config_path(settings, "/etc/collectd/collectd.conf")
+    text = path.read_text()
+    database = re.search(r"<Database [^>]*>(.*?)</Database>", text, re.S).group(1)
+    assert 'Host "127.0.0.5"' in database and f'Port "{settings.ports["POSTGRES_PORT"]}"' in database
+    assert f'Password "{settings["POSTGRES_PASSWORD"]}"' in database
+    node = re.search(r"<Node [^>]*>(.*?)</Node>", text, re.S).group(1)
+    assert 'Host "127.0.0.1"' in node and f'Port "{settings.ports["REDIS_PORT"]}"' in node
+    assert f'Password "{settings["REDIS_PASSWORD"]}"' in node
+    assert f'MountPoint "{monitoring.mount_point(tmp_path)}"' in text
+    # collectd loads every plugin of the file (its libraries are installed: MONITORING_PACKAGES). -T reads each
+    # once and exits; nothing listens at these addresses here, so the postgresql and redis reads fail, but loading
+    # a plugin without its library fails before that, at "Parsing the config file failed"
+    check = subprocess.run(["collectd", "-T", "-C", str(path)], capture_output=True, text=True, timeout=60)
+    assert "Parsing the config file failed" not in check.stdout + check.stderr, check.stdout + check.stderr
+
+
 def test_the_certificate_probe_follows_the_https_port_when_it_is_set(tmp_path):
     settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring", PUBLIC_HTTPS_PORT="18443")
     monitoring.write_configs(settings)
@@ -93,8 +112,7 @@ def test_the_certificate_probe_follows_the_https_port_when_it_is_set(tmp_path):
 
 # program -> the settings of the ports it listens on here (compose: fixed container ports, services.PORTS)
 LISTENS = {"prometheus": "PROMETHEUS_PORT", "alertmanager": "ALERTMANAGER_PORT",
-           "postgres-exporter": "POSTGRES_EXPORTER_PORT", "redis-exporter": "REDIS_EXPORTER_PORT",
-           "node-exporter": "NODE_EXPORTER_PORT", "blackbox-exporter": "BLACKBOX_EXPORTER_PORT"}
+           "blackbox-exporter": "BLACKBOX_EXPORTER_PORT"}
 
 
 @pytest.mark.parametrize(("name", "port"), LISTENS.items())
