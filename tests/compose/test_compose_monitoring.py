@@ -61,6 +61,16 @@ def test_airflows_statsd_metrics_arrive_after_a_dag_run(compose_stack):
     assert query(compose_stack, "airflow_scheduler_heartbeat_total"), "the scheduler's heartbeat counter"
 
 
+def test_postgres_redis_memory_and_the_state_disk_arrive_through_collectd(compose_stack):
+    from tests.monitoring.test_metrics_stack import BASICS
+
+    def absent() -> list[str]:
+        return [name for name, promql in BASICS.items() if not query(compose_stack, promql)]
+
+    until(lambda: not absent(), 90)
+    assert absent() == []
+
+
 def test_the_monitoring_port_asks_for_the_login_then_serves_the_dashboard(compose_stack):
     url = compose_stack.url("monitoring")
     for path in ("/", "/prometheus/", "/alertmanager/"):

@@ -57,6 +57,27 @@ def test_airflow_metrics_arrive_after_a_dag_run(native_stack):
     assert {r["metric"]["task_id"] for r in finished} == {"report_worker"}
 
 
+# What collectd (statsd-exporter) reads besides StatsD, with its own plugins (compose.services.yaml collectd-conf)
+BASICS = {"PostgreSQL connections": "collectd_postgresql_pg_numbackends",
+          "PostgreSQL transactions": 'collectd_postgresql_pg_xact_total{type="commit"}',
+          "PostgreSQL locks": 'collectd_postgresql_gauge{type="locks"}',
+          "Redis clients": 'collectd_redis_current_connections{type="clients"}',
+          "Redis memory": "collectd_redis_memory",
+          "the Celery queue": 'collectd_redis_queue_length{type="default"}',
+          "the machine's memory": 'collectd_memory{memory="used"}',
+          "the state folder's disk": 'collectd_df_df_complex{state_folder="yes"}'}
+
+
+def test_postgres_redis_memory_and_the_state_disk_arrive_through_collectd(native_stack):
+    def absent() -> list[str]:
+        return [name for name, query in BASICS.items() if not prometheus(native_stack, "query", query=query)["result"]]
+
+    wait_for(lambda: not absent())
+    assert absent() == []
+    connections = prometheus(native_stack, "query", query=BASICS["PostgreSQL connections"])["result"]
+    assert float(connections[0]["value"][1]) >= 1  # collectd's own connection at least
+
+
 def test_prometheus_ui_is_behind_the_operators_login(native_stack):
     url = native_stack.url("monitoring") + "/prometheus/graph"
     assert requests.get(url, timeout=10).status_code == 401
