@@ -20,10 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackctl.settings import PROJECT_DIR
+from stacksettings import read_env_file
+from stacksettings.files import COMPOSE_DEFAULTS_FILE
 
 COMPOSE_FILE = PROJECT_DIR / "compose.services.yaml"
 WORKER_FILE = PROJECT_DIR / "compose.worker.yaml"
-DEFAULTS_FILE = PROJECT_DIR / "compose.defaults.env"  # `${NAME:-${DEFAULT_NAME}}`: each DEFAULT_NAME
+DEFAULTS_FILE = COMPOSE_DEFAULTS_FILE  # `${NAME:-${DEFAULT_NAME}}`: each DEFAULT_NAME
 # A value Compose must be given (`${NAME:?message}`) that a caller without secrets (`./stack status`) lacks.
 REQUIRED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?\?")
 PLACEHOLDER = "not-set"
@@ -36,12 +38,8 @@ class ComposeError(RuntimeError):
 def defaults() -> dict[str, str]:
     """NAME -> the default compose.defaults.env gives it (its DEFAULT_NAME line), for a caller that needs the value
     Compose will use for a variable the .env leaves unset."""
-    found = {}
-    for line in DEFAULTS_FILE.read_text().splitlines():
-        name, equals, value = line.partition("=")
-        if equals and name.startswith("DEFAULT_"):
-            found[name.removeprefix("DEFAULT_")] = value
-    return found
+    return {name.removeprefix("DEFAULT_"): value for name, value in read_env_file(DEFAULTS_FILE).items()
+            if name.startswith("DEFAULT_")}
 
 
 def binary() -> str:

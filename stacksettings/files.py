@@ -18,6 +18,7 @@ from stacksettings.errors import SettingsError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRETS_FILE = "secrets.env"
+COMPOSE_DEFAULTS_FILE = PROJECT_DIR / "compose.defaults.env"  # each compose variable's default, once
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -36,6 +37,15 @@ def read_env_file(path: Path) -> dict[str, str]:
             raise SettingsError(f"{path}:{binding.original.line}", "is not a KEY=VALUE line")
     values = dotenv_values(stream=io.StringIO(text), interpolate=False)
     return {name: value for name, value in values.items() if value is not None}
+
+
+def compose_default(name: str) -> str:
+    """The default compose.defaults.env gives NAME (its `DEFAULT_NAME=` line), for a program setting whose default
+    is the compose files' own: written there once (issue 10), read here where no compose service passes it."""
+    values = read_env_file(COMPOSE_DEFAULTS_FILE)
+    if f"DEFAULT_{name}" not in values:
+        raise SettingsError(name, f"has no default in {COMPOSE_DEFAULTS_FILE}: set it")
+    return values[f"DEFAULT_{name}"]
 
 
 def env_file(environ: Mapping[str, str]) -> Path | None:

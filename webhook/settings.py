@@ -10,7 +10,7 @@ from typing import Any, Literal
 from flask import Flask
 from pydantic import Field, field_validator, model_validator
 
-from stacksettings import EnvSettings, SettingsError
+from stacksettings import EnvSettings, SettingsError, compose_default
 from stacksettings.variables import AirflowApiHost, AirflowApiPort, BindHost, Environment, StateDir, WebhookPort
 
 __all__ = ["Settings", "SettingsError", "from_env", "get", "init_app"]
@@ -28,7 +28,8 @@ class Settings(EnvSettings):
     deploy_dir: Path = Field(default_factory=lambda given: Path(given.get("state_dir", ".")) / "deploy",
                              validation_alias="DEPLOY_DIR")
     repo_url: str = Field("", validation_alias="DEPLOY_REPO_URL")
-    branch: str = Field("production", validation_alias="DEPLOY_BRANCH")
+    # the branch the DAG bundle tracks: compose.defaults.env's, where the bundle's JSON reads it
+    branch: str = Field(default_factory=lambda: compose_default("DEPLOY_BRANCH"), validation_alias="DEPLOY_BRANCH")
     bundle_name: str = Field("gitops", validation_alias="DEPLOY_BUNDLE_NAME")
     dags_subdir: str = "dags"
     bind_host: BindHost

@@ -44,9 +44,6 @@ NATIVE_ADDRESSES = ("_HOST", "_BIND")
 # production stack (stackctl/settings.py sets the stand-in only in development).
 STAND_IN = "compose.defaults.env: the dev stand-in; dags/weather_checker/settings.py: the real service"
 ALLOWED = {
-    # compose's for the DAG bundle's JSON; webhook.settings' for its Settings built where no compose service gives
-    # DEPLOY_BRANCH: stackctl/backup.py (natively from the settings, under compose in airflow-cli), the tests
-    "DEPLOY_BRANCH": (2, "compose.defaults.env for the bundle's JSON; webhook/settings.py outside the webhook"),
     "NWS_BASE_URL": (2, STAND_IN),
     "CAMERA_URL_PATTERN": (2, STAND_IN),
 }
@@ -70,6 +67,12 @@ def _is_unset(node: ast.expr | None) -> bool:
     return node is None or (isinstance(node, ast.Constant) and node.value in (None, ""))
 
 
+def _reads_compose(node: ast.expr) -> bool:
+    """`default_factory=lambda: compose_default("NAME")`: compose.defaults.env's default, not a copy."""
+    return (isinstance(node, ast.Lambda) and isinstance(node.body, ast.Call)
+            and getattr(node.body.func, "id", None) == "compose_default")
+
+
 def python_defaults() -> list[tuple[str, str]]:
     """(variable, file) for every settings field with a default, and every entry of a DEFAULTS table but the
     native addresses."""
@@ -82,7 +85,7 @@ def python_defaults() -> list[tuple[str, str]]:
                     keywords = {k.arg: k.value for k in node.keywords}
                     alias = keywords.get("validation_alias")
                     default = node.args[0] if node.args else keywords.get("default", keywords.get("default_factory"))
-                    if isinstance(alias, ast.Constant) and not _is_unset(default):
+                    if isinstance(alias, ast.Constant) and not _is_unset(default) and not _reads_compose(default):
                         found.append((alias.value, where))
                 elif (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["DEFAULTS"]
                       and isinstance(node.value, ast.Dict)):
@@ -139,9 +142,10 @@ def test_the_scan_sees_both_kinds():
 
 
 def test_the_webhook_deploys_the_branch_the_bundle_tracks_by_default():
-    """DEPLOY_BRANCH's two defaults (ALLOWED) are one value: the webhook moves the branch the DAG bundle tracks."""
+    """The webhook's DEPLOY_BRANCH, unset, is compose.defaults.env's: the branch the DAG bundle's JSON tracks."""
     from webhook.settings import Settings
 
     defaults = dict(line.split("=", 1) for line in (PROJECT_DIR / DEFAULTS_FILE).read_text().splitlines()
                     if line.startswith("DEFAULT_"))
-    assert Settings.model_fields["branch"].default == defaults["DEFAULT_DEPLOY_BRANCH"]
+    assert Settings.model_fields["branch"].default_factory() == defaults["DEFAULT_DEPLOY_BRANCH"]
+    assert ("DEPLOY_BRANCH", "webhook/settings.py") not in python_defaults()
