@@ -210,13 +210,17 @@ def test_airflow_services_share_one_environment(main, services):
     assert not CREDENTIAL_VARIABLES & set(common), "credentials go only to the services that need them"
     # airflow-cli reads the checkout's DAGs (dags test while developing), everything else the deployed ones
     own_dags = {"DAG_SOURCE", "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"}
+    # the DAG processor runs without FAB's auth manager (documentation/writing-dags.md, "Who sees a DAG")
+    own = {"airflow-cli": own_dags, "airflow-dag-processor": {"AIRFLOW__CORE__AUTH_MANAGER"}}
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
-        shared = {key: value for key, value in common.items() if name != "airflow-cli" or key not in own_dags}
+        shared = {key: value for key, value in common.items() if key not in own.get(name, ())}
         assert {key: env[key] for key in shared} == shared, name
         assert services[name]["image"] == main["x-project-image"]["image"]
     assert common["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert common["AIRFLOW__CORE__AUTH_MANAGER"].endswith("fab_auth_manager.FabAuthManager")
+    assert services["airflow-dag-processor"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"].endswith(
+        "simple_auth_manager.SimpleAuthManager")
     assert common["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:")
     assert common["AIRFLOW__API__EXPOSE_CONFIG"] == "False"
 

@@ -176,3 +176,15 @@ def test_a_missing_required_variable_is_compose_s_sentence(tmp_path):
         services.load(settings)
     bare = load({"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": ""})
     assert "airflow-worker" in services.load(bare, lenient=True).programs  # `status` needs no secret
+
+
+def test_only_the_dag_processor_runs_without_fab_s_auth_manager_in_both_modes(stack, config):
+    """With FAB's auth manager Airflow's DAG processor imports Flask and FAB for good to sync per-DAG
+    permissions (documentation/benchmarks.md); every other Airflow program keeps FAB's."""
+    option = "AIRFLOW__CORE__AUTH_MANAGER"
+    simple = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    fab = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    assert stack.programs["airflow-dag-processor"].env[option] == simple
+    assert config["services"]["airflow-dag-processor"]["environment"][option] == simple
+    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-triggerer", "airflow-worker"):
+        assert stack.programs[name].env[option] == config["services"][name]["environment"][option] == fab, name
