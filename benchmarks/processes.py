@@ -29,7 +29,7 @@ class Member:
     launcher: bool  # the stackctl.launch reaper in front of a program
 
 
-def _cmdline(proc: psutil.Process) -> list[str]:
+def command_line(proc: psutil.Process) -> list[str]:
     try:
         return proc.cmdline()
     except psutil.Error:
@@ -74,23 +74,23 @@ def supervised_names(argv: list[str]) -> dict[int, str]:
 def members(state_dir) -> list[Member]:
     """Every process of the stack, each with the program it belongs to."""
     found: list[Member] = []
-    roots = [p for p in processes_under(state_dir) if "supervisord" in " ".join(_cmdline(p))]
+    roots = [p for p in processes_under(state_dir) if "supervisord" in " ".join(command_line(p))]
     for sup in roots:
-        found.append(Member(sup.pid, "supervisord", role(_cmdline(sup), str(state_dir)), False))
-        names = supervised_names(_cmdline(sup))
+        found.append(Member(sup.pid, "supervisord", role(command_line(sup), str(state_dir)), False))
+        names = supervised_names(command_line(sup))
         try:
             children = sup.children()
         except psutil.Error:
             continue
         for child in children:
-            argv = _cmdline(child)
+            argv = command_line(child)
             name = names.get(child.pid) or program_name(argv)
             found.append(Member(child.pid, name, role(argv, str(state_dir)), LAUNCHER in argv))
             try:
                 below = child.children(recursive=True)
             except psutil.Error:
                 below = []
-            found += [Member(p.pid, name, role(_cmdline(p), str(state_dir)), False) for p in below]
+            found += [Member(p.pid, name, role(command_line(p), str(state_dir)), False) for p in below]
     return found
 
 

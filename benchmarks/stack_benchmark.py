@@ -1,15 +1,17 @@
-"""Every figure of the native stack in one run, the shipped settings beside Airflow's defaults.
+"""Every figure of the stack in one run: native with the shipped settings, native with Airflow's defaults, compose.
 
 Run by hand (not a test), on a quiet machine:
-    .venv/bin/python -m benchmarks.stack_benchmark --runs 3          # about 20 minutes
+    .venv/bin/python -m benchmarks.stack_benchmark --runs 3          # about 25 minutes with compose
     .venv/bin/python -m benchmarks.stack_benchmark --runs 1 --triggers 5 --deploys 3    # a quick check
-Each run of each variant starts a fresh stack in a temporary folder on free ports, in GitOps mode on a local
+Each run of each native variant starts a fresh stack in a temporary folder on free ports, in GitOps mode on a local
 bare origin holding this checkout's dags/ (development mode: the 1Password, Slack and NWS fakes run and are
 counted apart), worker concurrency 4. It measures the cold start (with its timeline), trigger -> success of
 stack-smoke through HAProxy, deploy POST -> DAG visible through the webhook, memory (PSS) and idle CPU per
-program, and a second `up` on the same state folder. The variants alternate run by run so a disturbance hits
-both. It prints Markdown tables (min / median / max over the runs) and records the figures in
-benchmarks/results.json. `--set KEY=VALUE` tries a setting on top of every variant (then nothing is recorded).
+program, and a second `up` on the same state folder. The `compose` variant measures the same of a fresh compose
+project (benchmarks/compose_run.py); it needs a Docker engine and the images built, and is left out with a line
+saying why when there is none. The variants alternate run by run so a disturbance hits all of them. It prints
+Markdown tables (min / median / max over the runs) and records the figures in benchmarks/results.json.
+`--set KEY=VALUE` tries a setting on top of every variant (then nothing is recorded).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from benchmarks import processes, results
+from benchmarks import compose_run, processes, results
 from benchmarks.deploy_latency import PHASES as DEPLOY_PHASES
 from benchmarks.deploy_latency import Bench, add_phases, api_time
 from stackctl.settings import PROJECT_DIR
@@ -53,7 +55,9 @@ GOALS = {  # figure -> (unit, upper limit or None): issue 13
     "second_up": ("s", 15.0),
     "memory_pss": ("MiB", 1536.0),
     "memory_pss_dev_fakes": ("MiB", None),
+    "memory_pss_engine": ("MiB", None),  # compose only: dockerd, containerd and the shims
     "idle_cpu": ("% of one core", 10.0),
+    "idle_cpu_engine": ("% of one core", None),
     "trigger_to_success_p50": ("s", 1.0),
     "trigger_to_success_p95": ("s", 2.0),
     "deploy_to_visible_p50": ("s", 1.5),
@@ -84,12 +88,23 @@ def airflow_default(name: str) -> str:
     return str(options[key]["default"])
 
 
+COMPOSE = "compose"  # the variant run as a compose project, with compose's own settings
+
+
 def variants(only: list[str] | None) -> dict[str, dict[str, str]]:
-    every = {"shipped": {}, "airflow-defaults": {name: airflow_default(name) for name in TUNING}}
+    every = {"shipped": {}, "airflow-defaults": {name: airflow_default(name) for name in TUNING}, COMPOSE: {}}
     unknown = set(only or ()) - set(every)
     if unknown:
         raise SystemExit(f"--only: no variant {', '.join(sorted(unknown))} (there are {', '.join(every)})")
-    return {name: env for name, env in every.items() if not only or name in only}
+    chosen = {name: env for name, env in every.items() if not only or name in only}
+    if COMPOSE in chosen:
+        why = compose_run.unavailable()
+        if why and only and COMPOSE in only:
+            raise SystemExit(f"--only compose: {why}")
+        if why:
+            print(f"the compose variant is left out: {why}", file=sys.stderr)
+            del chosen[COMPOSE]
+    return chosen
 
 
 @dataclass
@@ -109,9 +124,15 @@ class Run:
     processes: list[tuple[str, str, float]] = field(default_factory=list)
 
     def figures(self) -> dict[str, float]:
+        apart = (*processes.DEV_FAKES, compose_run.ENGINE)
         pss_fakes = sum(v for k, v in self.pss.items() if k in processes.DEV_FAKES)
-        found = {"cold_start": self.cold_start, "memory_pss": sum(self.pss.values()) - pss_fakes,
-                 "memory_pss_dev_fakes": pss_fakes, "idle_cpu": sum(self.cpu.values())}
+        found = {"cold_start": self.cold_start,
+                 "memory_pss": sum(v for k, v in self.pss.items() if k not in apart),
+                 "memory_pss_dev_fakes": pss_fakes,
+                 "idle_cpu": sum(v for k, v in self.cpu.items() if k != compose_run.ENGINE)}
+        if compose_run.ENGINE in self.pss:
+            found |= {"memory_pss_engine": self.pss[compose_run.ENGINE],
+                      "idle_cpu_engine": self.cpu.get(compose_run.ENGINE, 0.0)}
         if self.second_up is not None:
             found["second_up"] = self.second_up
         if self.triggers:
@@ -196,14 +217,18 @@ def deploys_done(stack: NativeStack, timeout: float = 300) -> None:
     print(f"the webhook was still deploying after {timeout:.0f} s; measuring anyway", file=sys.stderr)
 
 
-def idle(state_dir: Path, settle: float, seconds: float, run: Run) -> None:
-    """Memory by program once the stack has been idle `settle` s, then CPU by program over `seconds` s."""
+def idle(of, settle: float, seconds: float, run: Run) -> None:
+    """Memory by program once the stack has been idle `settle` s, then CPU by program over `seconds` s. `of`:
+    the stack's state folder (native) or its ComposeStack."""
+    pss, by_process, cpu = ((processes.by_program, processes.by_process, processes.cpu_by_program)
+                            if isinstance(of, Path) else
+                            (compose_run.pss_by_service, compose_run.by_process, compose_run.cpu_by_service))
     time.sleep(settle)
-    run.pss = processes.by_program(state_dir)
-    run.processes = processes.by_process(state_dir)
-    before, started = processes.cpu_by_program(state_dir), time.monotonic()
+    run.pss = pss(of)
+    run.processes = by_process(of)
+    before, started = cpu(of), time.monotonic()
     time.sleep(seconds)
-    after, elapsed = processes.cpu_by_program(state_dir), time.monotonic() - started
+    after, elapsed = cpu(of), time.monotonic() - started
     run.cpu = {name: max(0.0, after.get(name, 0.0) - before.get(name, 0.0)) / elapsed * 100 for name in after}
 
 
@@ -254,6 +279,20 @@ def one_run(env: dict[str, str], args) -> Run:
             stack.stop()
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
+    return run
+
+
+def one_compose_run(env: dict[str, str], args) -> Run:
+    """The same measures of a fresh compose project; no timeline (compose has none)."""
+    run = Run()
+    project = compose_run.ComposeRun(env)
+    with project as stack:
+        run.cold_start = stack.up_seconds
+        trigger_runs(stack, args.triggers, run)
+        deploy_runs(stack, project.origin, args.deploys, run)
+        deploys_done(stack)
+        idle(stack, args.settle, args.idle_seconds, run)
+        run.second_up = project.restart()
     return run
 
 
@@ -313,15 +352,16 @@ def record(measured: dict[str, list[Run]], command: str, load: str) -> list[resu
     figures = []
     commit = results.git_commit()
     for variant, runs in measured.items():
+        prefix = f"{COMPOSE}.shipped" if variant == COMPOSE else f"native.{variant}"
         for name, (unit, goal) in GOALS.items():
             values = per_run(runs, name)
             if values:
-                figures.append(results.figure(f"native.{variant}.{name}", values, unit, goal, command, load,
+                figures.append(results.figure(f"{prefix}.{name}", values, unit, goal, command, load,
                                               commit))
         for program in sorted({p for r in runs for p in r.pss}):
-            figures.append(results.figure(f"native.{variant}.pss.{program}", [r.pss.get(program, 0) for r in runs],
+            figures.append(results.figure(f"{prefix}.pss.{program}", [r.pss.get(program, 0) for r in runs],
                                           "MiB", None, command, load, commit))
-            figures.append(results.figure(f"native.{variant}.idle_cpu.{program}",
+            figures.append(results.figure(f"{prefix}.idle_cpu.{program}",
                                           [r.cpu.get(program, 0) for r in runs], "% of one core", None, command,
                                           load, commit))
     return figures
@@ -335,7 +375,8 @@ def main() -> int:
     parser.add_argument("--deploys", type=int, default=5, help="deploys per stack (default 5)")
     parser.add_argument("--idle-seconds", type=float, default=20, help="idle CPU window (default 20)")
     parser.add_argument("--settle", type=float, default=10, help="idle seconds before measuring (default 10)")
-    parser.add_argument("--only", action="append", help="this variant only: shipped or airflow-defaults")
+    parser.add_argument("--only", action="append", help="this variant only: shipped, airflow-defaults or compose "
+                        "(repeatable)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting on top of every variant, e.g. AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=1")
     parser.add_argument("--no-record", action="store_true", help="leave benchmarks/results.json as it is")
@@ -357,8 +398,9 @@ def main() -> int:
             print(f"run {number}/{args.runs}, {name}: starting ({time.monotonic() - started:.0f} s so far)",
                   file=sys.stderr)
             try:
-                measured[name].append(one_run({**env, **extra}, args))
-            except (RuntimeError, TimeoutError, requests.RequestException) as error:
+                measure = one_compose_run if name == COMPOSE else one_run
+                measured[name].append(measure({**env, **extra}, args))
+            except (RuntimeError, TimeoutError, requests.RequestException, subprocess.SubprocessError) as error:
                 # one failed run (a port taken meanwhile, a stack that did not answer) leaves the others' figures
                 print(f"run {number}, {name} failed, left out: {error}", file=sys.stderr)
     failed = [name for name, runs in measured.items() if not runs]

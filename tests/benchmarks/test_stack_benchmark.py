@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import processes, stack_benchmark
+from benchmarks import compose_run, processes, stack_benchmark
 from benchmarks.stack_benchmark import Run
 from stackctl.compose import COMPOSE_FILE
 
@@ -45,6 +45,27 @@ def test_recorded_names_say_variant_and_figure():
     assert names["native.shipped.cold_start"].goal == 30.0
     assert names["native.shipped.pss.postgres"].value == 60.0
     assert "native.shipped.trigger_to_success_p50" not in names
+
+
+def test_a_compose_run_counts_the_docker_engine_apart_and_is_recorded_as_compose():
+    engine = compose_run.ENGINE
+    runs = [Run(cold_start=35.0, pss={"airflow-scheduler": 150.0, "fake-slack": 10.0, engine: 80.0},
+                cpu={"airflow-scheduler": 2.0, engine: 1.5})]
+    figures = runs[0].figures()
+    assert (figures["memory_pss"], figures["memory_pss_dev_fakes"], figures["memory_pss_engine"]) == (150, 10, 80)
+    assert (figures["idle_cpu"], figures["idle_cpu_engine"]) == (2.0, 1.5)
+    names = {f.name for f in stack_benchmark.record({"compose": runs}, "cmd", "quiet")}
+    assert {"compose.shipped.cold_start", "compose.shipped.memory_pss_engine",
+            "compose.shipped.pss.docker engine"} <= names
+    assert "memory_pss_engine" not in Run(cold_start=1.0, pss={"postgres": 60.0}).figures()  # native: no engine
+
+
+def test_without_a_docker_engine_the_compose_variant_is_left_out_saying_why(monkeypatch, capsys):
+    monkeypatch.setattr(compose_run, "DOCKER", "/nonexistent/docker")
+    assert set(stack_benchmark.variants(None)) == {"shipped", "airflow-defaults"}
+    assert "compose variant is left out: no Docker CLI at /nonexistent/docker" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--only compose: no Docker CLI"):
+        stack_benchmark.variants(["compose"])
 
 
 def test_airflow_defaults_come_from_the_installed_airflow():
