@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from stackctl import job_alive, postgres, services
+from stackctl import job_alive, postgres, services, worker_alive
 from stackctl.settings import Settings
 
 # (healthy, detail); healthy is None when the service could not be checked, and the detail says why.
@@ -60,21 +60,6 @@ def redis_ping(settings: Settings) -> tuple[bool, str]:
     return reply == b"+OK\r\n+PONG\r\n", reply.decode(errors="replace").strip()
 
 
-def worker_ping(broker_url: str) -> tuple[bool, str]:
-    """Ask the workers through the broker, as `celery inspect ping` does."""
-    from celery import Celery
-
-    app = Celery(broker=broker_url)
-    try:
-        replies = app.control.ping(timeout=1.0)
-    except Exception as error:  # the broker may still be starting
-        return False, str(error)[:80]
-    finally:
-        app.close()
-    names = sorted(name for reply in replies for name in reply)
-    return bool(names), ", ".join(names) or "no worker answered"
-
-
 def _job_alive(job_type: str, database_url: str, since: float | None) -> Check:
     """The job's heartbeat in the database (stackctl/job_alive.py, what compose runs), so it needs no api-server."""
     return lambda settings: job_alive.check(database_url, job_type, since=since)
@@ -95,8 +80,8 @@ def check_for(program: services.Program, since: float | None = None) -> Check | 
         return redis_ping
     if words[:3] == ["python", "-m", "stackctl.job_alive"]:
         return _job_alive(words[3], program.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], since)
-    if words[0] == "celery":
-        return lambda s: worker_ping(program.env["AIRFLOW__CELERY__BROKER_URL"])
+    if words[:3] == ["python", "-m", "stackctl.worker_alive"]:  # any worker: natively they run beside `up`
+        return lambda s: worker_alive.ping(program.env[worker_alive.BROKER])
     if words[0] == "haproxy":  # compose checks its configuration; here: that it answers (`up` then asks each port)
         login = (program.env["FLOWER_USERNAME"], program.env["FLOWER_PASSWORD"])
         return lambda s: _http_ok(s.public_url("PUBLIC_STATS_PORT") + "/", login)
