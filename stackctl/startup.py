@@ -6,11 +6,12 @@
    once every program of step 1 answers (its bootstrap file reads the 1Password fake), only when the database
    needs it (stackctl/init.py `pending`: the schema behind the installed Airflow, or no admin); it applies
    dags/bootstrap.yaml itself. When it is not needed, the rest of step 1 is waited for with the others.
-3. Every other program starts at once, but those of AFTER_HEALTHY (the DAG processor), which start once the
-   program they wait for is healthy; each is polled in its own thread until healthy. The execution API's
+3. Every other program starts at once, but those compose starts only once another program of this step is
+   healthy (`after_healthy`: the DAG processor after the api-server, the relay after HAProxy and the webhook),
+   which start then; each is polled in its own thread until healthy. The execution API's
    first, slow call is paid as soon as the api-server is healthy, not by the first task.
 4. Once every program started together is healthy, every public port is asked through HAProxy as a user would
-   (a login and a page each, stackctl/health.py), beside AFTER_HEALTHY's start and, when airflow-init did not
+   (a login and a page each, stackctl/health.py), beside the held programs' start and, when airflow-init did not
    run, the bootstrap file applied in a subprocess. `up` returns once all of it is done.
 """
 
@@ -31,11 +32,18 @@ FAILED = ("BACKOFF", "FATAL", "EXITED")
 # How long the public ports get to answer through HAProxy once they are asked: HAProxy marks a
 # backend up within a quarter of a second of its check passing (haproxy.cfg), the rest is a loaded machine.
 PUBLIC_TIMEOUT = 60.0
-# Programs started natively only once another one is healthy; for CPU, not for correctness (compose starts them
-# together). The DAG processor parses every DAG file as it starts (about 8 CPU s in a second `up`, issue 13):
-# beside the api-server it took that from the api-server's own start, the longest path of `up` on two cores;
-# started as the api-server turns healthy, it starts beside the execution-API warm-up (one core) instead.
-AFTER_HEALTHY = {"airflow-dag-processor": "airflow-apiserver"}
+
+
+def after_healthy(stack: services.Stack, later: set[str]) -> dict[str, set[str]]:
+    """Program -> the programs of step 3 it waits to be healthy for: compose's `service_healthy` conditions on
+    them, so both modes start in one order (compose.services.yaml says why for each)."""
+    found = {}
+    for program in stack.supervised():
+        firsts = {name for name, condition in program.depends_on.items()
+                  if condition == "service_healthy" and name in later}
+        if program.name in later and firsts:
+            found[program.name] = firsts
+    return found
 
 
 def after_init(stack: services.Stack) -> set[str]:
@@ -79,9 +87,9 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
         # always runs
         with timeline.step(f"{oneshot.name}: {' and '.join(todo)}" if todo else oneshot.name):
             run_init(settings, oneshot, echo)
-    waiting = {after: [name for name, first in AFTER_HEALTHY.items() if first == after and name in later]
-               for after in set(AFTER_HEALTHY.values())}
-    held = {name for names in waiting.values() for name in names}
+    waits_for = after_healthy(stack, later)
+    unmet = {name: set(firsts) for name, firsts in waits_for.items()}  # what each held program still waits for
+    held = set(waits_for)
     _launch(settings, timeline, [p.name for p in stack.supervised() if p.name in later and p.name not in held])
     warm_up = threading.Thread(target=_warm_up, args=(settings, timeline), daemon=True)
     refused: dict[str, str] = {}
@@ -94,8 +102,8 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
 
     def all_started_healthy(ask: bool = True) -> None:
         # Once every program started together is healthy (the api-server last, mostly): the public ports are asked
-        # (none is AFTER_HEALTHY's), and the bootstrap file applied: beside the programs' start its Airflow import
-        # took CPU from theirs; now it runs beside the execution-API warm-up (one core) and AFTER_HEALTHY's start.
+        # (none is a held program's), and the bootstrap file applied: beside the programs' start its Airflow import
+        # took CPU from theirs; now it runs beside the execution-API warm-up (one core) and the held programs' start.
         with lock:
             if applying:
                 return
@@ -106,12 +114,18 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
 
     def healthy(name: str) -> None:
         timeline.finish(name)
-        for late in waiting.get(name, []):
+        with lock:  # health results come from one thread per program
+            ready = []
+            for late, firsts in unmet.items():
+                firsts.discard(name)
+                if late in held and not firsts:
+                    ready.append(late)
+                    held.discard(late)
+        for late in ready:
             try:
                 _launch(settings, timeline, [late])
             except RuntimeError as error:
                 refused[late] = str(error)
-            held.discard(late)
         if name == "airflow-apiserver":
             warm_up.start()
         with lock:
@@ -128,12 +142,14 @@ def start(settings: Settings, stack: services.Stack, timeline: Timeline, echo, t
         results = health.wait_healthy(settings, [p.name for p in stack.supervised()], timeout, on_change=healthy,
                                       gave_up=gave_up, since=since)
         for name in held & set(results):  # what it waits for never got healthy
-            results[name] = (False, f"{results[name][1]}; not started: it starts once {AFTER_HEALTHY[name]} is healthy")
+            firsts = sorted(waits_for[name])
+            results[name] = (False, f"{results[name][1]}; not started: it starts once {' and '.join(firsts)} "
+                                    f"{'is' if len(firsts) == 1 else 'are'} healthy")
         healthy_all = all(ok is not False for ok, _ in results.values())
         if healthy_all:
             all_started_healthy()  # if not yet: a program without a check
             asking.join()
-        else:  # the public ports are not asked (or their sentences left out: AFTER_HEALTHY's program failed); the
+        else:  # the public ports are not asked (or their sentences left out: a held program failed); the
             all_started_healthy(ask=False)  # bootstrap file's lines still say what it did
             silent = []
         if warm_up.is_alive():

@@ -186,8 +186,11 @@ def test_start_order(services):
     assert init == {"postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
     for name in AIRFLOW_SERVICES - {"airflow-init"}:
         assert services[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+    # the DAG processor's parse of every file waits out the api-server's start (two cores); the worker and the
+    # triggerer start beside it, as natively (stackctl/startup.py reads these conditions)
+    assert services["airflow-dag-processor"]["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
     for name in ("airflow-worker", "airflow-triggerer"):
-        assert services[name]["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
+        assert "airflow-apiserver" not in services[name]["depends_on"]
     assert services["smee-relay"]["depends_on"]["haproxy"] == {"condition": "service_healthy"}
 
 

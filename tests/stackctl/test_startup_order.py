@@ -102,3 +102,17 @@ def test_a_program_supervisord_cannot_start_fails_up_though_no_longer_waited_for
     assert results["diagnostics"] == (False, "FATAL: Exited too quickly")
     assert results["airflow-scheduler"] == (True, "checked")
     assert ("public", None) not in record.events
+
+
+def test_both_modes_hold_the_same_programs_until_another_is_healthy(tmp_path):
+    """Compose's `service_healthy` conditions between programs of the same step are `up`'s order too: the DAG
+    processor after the api-server, the relay after HAProxy and the webhook; the worker and the triggerer start
+    with the api-server (compose.services.yaml)."""
+    settings = load({"STACK_STATE_DIR": str(tmp_path), "STACK_ENV_FILE": "", "STACK_VENV": sys.prefix,
+                     "COMPOSE_PROFILES": "relay", "SMEE_URL": "https://smee.io/abcdefghijklmnop",
+                     **{name: f"{name.lower()}-value-0123456789" for name in GENERATED_SECRETS}})
+    programs = services.load(settings)
+    held = startup.after_healthy(programs, startup.after_init(programs))
+    assert held["airflow-dag-processor"] == {"airflow-apiserver"}
+    assert held.get("smee-relay") == {"haproxy", "webhook"}
+    assert not {"airflow-worker", "airflow-triggerer", "airflow-scheduler"} & set(held)
