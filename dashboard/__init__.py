@@ -1,4 +1,4 @@
-"""The monitoring dashboard: a Flask app under gunicorn (`python -m dashboard`), panels drawn on the server from
+"""The monitoring dashboard: a Flask app under waitress (`python -m dashboard`), panels drawn on the server from
 Prometheus and the deploy webhook. It also serves POST /hooks/alertmanager when dashboard/alerts.py exists."""
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ SECURITY_HEADERS = {
 
 
 class PageCache:
-    """The last page drawn and when (the app's clock); each gunicorn worker process has its own."""
+    """The last page drawn and when (the app's clock); shared by the server's threads."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds

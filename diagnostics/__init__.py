@@ -1,1 +1,1 @@
-"""The weather-checker's diagnostics page server (`python -m diagnostics`: diagnostics.app under gunicorn)."""
+"""The weather-checker's diagnostics page server (`python -m diagnostics`: diagnostics.app under waitress)."""

@@ -1,6 +1,6 @@
-"""`python -m diagnostics`: the page app under gunicorn on BIND_HOST:DIAGNOSTICS_PORT, serving DIAGNOSTICS_DIR.
+"""`python -m diagnostics`: the page app under waitress on BIND_HOST:DIAGNOSTICS_PORT, serving DIAGNOSTICS_DIR.
 
-A bad setting exits with status 2 and a sentence naming the variable, before gunicorn starts.
+A bad setting exits with status 2 and a sentence naming the variable, before the server starts.
 """
 
 import sys
@@ -15,13 +15,11 @@ def main() -> int:
     serve.setup_logging()
     try:
         config = Settings.from_env()
-        create_app(config)  # the folder can be made: fail here, with a sentence, not in a worker
+        app = create_app(config)  # makes the folder: fails here, with a sentence
     except (SettingsError, OSError) as error:
         print(f"diagnostics: {error}", file=sys.stderr)
         return 2
-    serve.run("diagnostics", config.host, config.port, lambda: create_app(config),
-              ready=f"serving folder={config.folder}")
-    return 0
+    return serve.run("diagnostics", config.host, config.port, app, ready=f"serving folder={config.folder}")
 
 
 sys.exit(main())

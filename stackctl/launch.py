@@ -14,11 +14,10 @@ import sys
 from stackctl import reaper
 
 # Programs that leave nothing behind when they die, kill -9 included, so nothing is left to reap: HAProxy's
-# worker exits with its master (-W; checked with kill -9 of the master), gunicorn's workers end when their
-# master is gone (diagnostics, dashboard), Flower, the development fakes and the monitoring profile's Go
-# programs are one process each. A reaper in front of each cost about 6 MiB PSS (issue 13). The Airflow
-# programs, the webhook (whose forks a DAG file's code can leave running), the relay and collectd (its exec
-# plugin starts processes) keep theirs.
+# worker exits with its master (-W; checked with kill -9 of the master); diagnostics and the dashboard
+# (waitress), Flower, the development fakes and the monitoring profile's Go programs are one process each. A
+# reaper in front of each cost about 6 MiB PSS (issue 13). The Airflow programs, the webhook (whose forks a DAG
+# file's code can leave running), the relay and collectd (its exec plugin starts processes) keep theirs.
 ALONE = frozenset({"haproxy", "diagnostics", "flower", "fake-onepassword", "fake-slack", "fixture-server",
                    "dashboard", "prometheus", "alertmanager", "blackbox-exporter"})
 

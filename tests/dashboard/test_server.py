@@ -1,4 +1,4 @@
-"""`python -m dashboard` as the stack runs it: settings checked first, then the app under gunicorn."""
+"""`python -m dashboard` as the stack runs it: settings checked first, then the app under waitress."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from stacktest.net import free_port
 from tests.dashboard import fake_airflow
 
 
-def test_python_m_dashboard_serves_under_gunicorn_and_stops_on_sigterm(tmp_path, prometheus, webhook, airflow):
+def test_python_m_dashboard_serves_and_stops_on_sigterm(tmp_path, prometheus, webhook, airflow):
     port = free_port()
     env = {**os.environ, "DASHBOARD_PORT": str(port), "BIND_HOST": "127.0.0.1", "PROMETHEUS_URL": prometheus.url,
            "WEBHOOK_URL": webhook.url, "AIRFLOW_API_URL": airflow.url, "TEAM_TIMEZONE": "UTC",
@@ -40,6 +40,10 @@ def test_python_m_dashboard_serves_under_gunicorn_and_stops_on_sigterm(tmp_path,
             assert page.status_code == 200 and "DAG runs per day by state" in page.text
             assert 'class="error"' not in page.text
             assert requests.get(f"http://127.0.0.1:{port}/static/dashboard.css", timeout=5).status_code == 200
+            # the server passes X-Forwarded-For on: a request through HAProxy cannot post alerts to Slack
+            hook = f"http://127.0.0.1:{port}/hooks/alertmanager"
+            assert requests.post(hook, json={}, headers={"X-Forwarded-For": "10.0.0.1"}, timeout=5).status_code == 404
+            assert requests.post(hook, json={}, timeout=5).status_code == 400
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
         finally:

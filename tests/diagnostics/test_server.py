@@ -1,4 +1,4 @@
-"""`python -m diagnostics` as the stack runs it: settings checked first, then the app under gunicorn."""
+"""`python -m diagnostics` as the stack runs it: settings checked first, then the app under waitress."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 20) -> requests.
             time.sleep(0.05)
 
 
-def test_python_m_diagnostics_serves_under_gunicorn_and_stops_on_sigterm(tmp_path, free_tcp_port):
+def test_python_m_diagnostics_serves_the_page_and_stops_on_sigterm(tmp_path, free_tcp_port):
     port = free_tcp_port
     env = {**os.environ, "DIAGNOSTICS_DIR": str(tmp_path / "d"), "DIAGNOSTICS_PORT": str(port),
            "BIND_HOST": "127.0.0.1", "PYTHONPATH": str(PROJECT_DIR)}
@@ -61,13 +62,16 @@ def test_python_m_diagnostics_serves_under_gunicorn_and_stops_on_sigterm(tmp_pat
             stderr=subprocess.STDOUT) as proc:
         try:
             assert "No weather-checker run" in wait_for(f"http://127.0.0.1:{port}/", proc).text
+            with ThreadPoolExecutor(8) as pool:  # several browsers and probes at once
+                pages = list(pool.map(lambda _: requests.get(f"http://127.0.0.1:{port}/", timeout=30), range(8)))
+            assert [page.status_code for page in pages] == [200] * 8
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()
     log = log_path.read_text()
-    assert f"on http://127.0.0.1:{port}" in log and "Booting worker" in log, log
+    assert f"diagnostics serving folder={tmp_path / 'd'} on http://127.0.0.1:{port}\n" in log, log
     assert "request method=GET path=/ status=200" in log and "stopped" in log, log
 
 
