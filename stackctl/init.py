@@ -15,13 +15,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stackctl import bootstrap, celery_results, warehouse
+from stackctl import bootstrap, celery_results, monitoring, warehouse
 from stackctl.settings import SettingsError, check_production
 
 
 def check_environment(environ: dict[str, str]) -> None:
-    """Raise SettingsError naming the first missing or well-known credential in production."""
+    """Raise SettingsError naming the first missing or well-known credential in production, or (compose) a `tls`
+    profile that disagrees with TLS_CERT_PATH."""
     check_production(environ)
+    error = monitoring.tls_profile_error(environ)
+    if error:
+        raise error
 
 
 def _connect(url: str):

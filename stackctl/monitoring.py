@@ -13,9 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackctl import compose, system
-from stackctl.settings import Settings
+from stackctl.settings import Settings, SettingsError
 
 PROFILE = "monitoring"
+# blackbox-exporter's profile: it watches the certificate of HAProxy's TLS listener, which exists only when
+# TLS_CERT_PATH is set. Natively TLS_CERT_PATH decides (certificate_watched); under compose the profile, which
+# airflow-init checks against TLS_CERT_PATH (tls_profile_error), given to it as TLS_CERT_CONFIGURED.
+TLS_PROFILE = "tls"
+TLS_CERT_CONFIGURED = "TLS_CERT_CONFIGURED"
 # compose config -> where the service finds it in its container (docker-compose.yaml)
 CONFIGS = {"prometheus-yml": "/etc/prometheus/prometheus.yml", "collectd-conf": "/etc/collectd/collectd.conf",
            "blackbox-yml": "/etc/prometheus/blackbox.yml"}
@@ -31,6 +36,7 @@ OPTIONAL_PORTS = {"haproxy:8443": "PUBLIC_HTTPS_PORT"}
 # one listens, and the `Port` line after it is that service's port.
 LISTENERS = {"collectd-conf": "statsd-exporter"}
 LISTEN_LINE = re.compile(r'^(\s*)(Host|Port) "([^"]*)"$')
+JOB_LINE = re.compile(r"^(\s*)- job_name: ")  # a scrape job of prometheus-yml
 
 
 def enabled(settings: Settings) -> bool:
@@ -39,7 +45,35 @@ def enabled(settings: Settings) -> bool:
 
 
 def switched_on(values: Mapping[str, str]) -> bool:
-    return PROFILE in [p.strip() for p in (values.get("COMPOSE_PROFILES") or "").split(",")]
+    return PROFILE in profiles(values)
+
+
+def profiles(values: Mapping[str, str]) -> list[str]:
+    return [p.strip() for p in (values.get("COMPOSE_PROFILES") or "").split(",")]
+
+
+def certificate_watched(settings: Settings) -> bool:
+    """Natively blackbox-exporter runs when the profile is on and HAProxy serves a certificate (TLS_CERT_PATH)."""
+    return enabled(settings) and bool(settings.get("TLS_CERT_PATH"))
+
+
+def tls_profile_error(values: Mapping[str, str]) -> SettingsError | None:
+    """Under compose (airflow-init is given TLS_CERT_CONFIGURED), a `tls` profile that disagrees with TLS_CERT_PATH,
+    naming the variable: a certificate nobody watches, or blackbox-exporter with nothing to probe. Natively
+    TLS_CERT_PATH alone decides, and there is nothing to disagree."""
+    if TLS_CERT_CONFIGURED not in values:
+        return None
+    named, certificate = profiles(values), bool(values[TLS_CERT_CONFIGURED])
+    if certificate and PROFILE in named and TLS_PROFILE not in named:
+        return SettingsError("COMPOSE_PROFILES", "names `monitoring` but not `tls` while TLS_CERT_PATH is set: add "
+                             "`tls` so that blackbox-exporter watches the certificate's expiry")
+    if TLS_PROFILE in named and not certificate:
+        return SettingsError("TLS_CERT_PATH", "is not set but COMPOSE_PROFILES names `tls`: blackbox-exporter would "
+                             "have no certificate to watch; set TLS_CERT_PATH or remove `tls`")
+    if TLS_PROFILE in named and PROFILE not in named:
+        return SettingsError("COMPOSE_PROFILES", "names `tls` without `monitoring`: blackbox-exporter reports to "
+                             "the profile's Prometheus only; add `monitoring` or remove `tls`")
+    return None
 
 
 def packages(values: Mapping[str, str]) -> tuple[str, ...]:
@@ -59,15 +93,46 @@ def config_path(settings: Settings, container_path: str) -> Path:
 def write_configs(settings: Settings) -> None:
     """Write each config of the profile (as compose resolves it) for the native programs; private, as
     Prometheus' holds Flower's password."""
+    from stackctl import services  # it derives the programs from this module's tables
+
     configs = compose.config(settings.values)["configs"]
+    absent = set(services.load(settings).without)
     root = folder(settings)
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     for name, container_path in CONFIGS.items():
+        text = configs[name]["content"]
+        if name == "prometheus-yml":
+            text = without_jobs_of(text, absent)
         path = config_path(settings, container_path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write(native_text(settings, configs[name]["content"], LISTENERS.get(name)))
+            out.write(native_text(settings, text, LISTENERS.get(name)))
+
+
+def without_jobs_of(text: str, absent: set[str]) -> str:
+    """Prometheus' file without the scrape jobs (and the comment lines just above them) whose target or exporter
+    (`__address__`) is a service that does not run here: a job of an absent program would be always down."""
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        match = JOB_LINE.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent, end = len(match.group(1)), i + 1
+        while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+            end += 1
+        block = lines[i:end]
+        named = {m.group(1) for line in block if any(word in line for word in TARGET_LINES)
+                 for m in TARGET.finditer(line)}
+        if named & absent:
+            while out and out[-1].strip().startswith("#") and len(out[-1]) - len(out[-1].lstrip()) == indent:
+                out.pop()
+        else:
+            out += block
+        i = end
+    return "\n".join(out)
 
 
 def native_text(settings: Settings, text: str, service: str | None = None) -> str:

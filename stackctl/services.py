@@ -88,6 +88,8 @@ COMPOSE_ONLY = {
     "FORWARDED_ALLOW_IPS": "HAProxy reaches the programs over loopback, which gunicorn and uvicorn trust already; "
                            "'*' would trust every local user's X-Forwarded-* headers",
     "REDISCLI_AUTH": "for the healthcheck's redis-cli; natively the check speaks to Redis itself",
+    monitoring.TLS_CERT_CONFIGURED: "airflow-init's check of compose's `tls` profile against TLS_CERT_PATH; natively "
+                                    "TLS_CERT_PATH alone starts blackbox-exporter (PROFILES)",
 }
 # Profiles: when their services run here, and why not otherwise.
 PROFILES: dict[str, tuple[Callable[[Settings], bool], str]] = {
@@ -95,6 +97,8 @@ PROFILES: dict[str, tuple[Callable[[Settings], bool], str]] = {
     "relay": (lambda s: bool(s.get("SMEE_URL")), "the smee relay: SMEE_URL is not set"),
     "debug": (lambda s: False, "an operator's command: `./stack airflow ...` runs it (Stack.cli)"),
     "monitoring": (monitoring.enabled, "metrics: COMPOSE_PROFILES does not name `monitoring`"),
+    "tls": (monitoring.certificate_watched, "the certificate's watch: TLS_CERT_PATH is not set (or COMPOSE_PROFILES "
+                                            "does not name `monitoring`)"),
 }
 # The Airflow image's entrypoint runs `airflow <command>` unless the command is one of these.
 AIRFLOW_ENTRYPOINT_PASSES = ("python", "bash")

@@ -3,9 +3,10 @@
 Real Prometheus, Alertmanager, redis-server, collectd (its redis and df plugins, configured as the stack's
 collectd-conf: the queue's LLEN, the state folder's file system), blackbox-exporter and HAProxy (the repository's
 haproxy.cfg with TLS_CERT_PATH) run on loopback; the rules are the shipped ones with `for:` cut to 10 s
-(tests/alerting/rig.py). Airflow's StatsD series (heartbeats, the canary's successful runs) come from a
-stand-in target serving them under the names the stack's Prometheus gives them (the statsd job of its
-configuration): running Airflow is the integration tests' job, the names are checked there (tests/monitoring).
+(tests/alerting/rig.py), the certificate's scrape job the shipped one as it is with TLS_CERT_PATH set. Airflow's
+StatsD series (heartbeats, the canary's successful runs) come from a stand-in target serving them under the names
+the stack's Prometheus gives them (the statsd job of its configuration): running Airflow is the integration tests'
+job, the names are checked there (tests/monitoring).
 """
 
 from __future__ import annotations
@@ -104,6 +105,17 @@ def collectd_conf(folder, redis_port: int, port: int) -> str:
                       f'<Plugin write_prometheus>\n  Host "127.0.0.1"\n  Port "{port}"\n</Plugin>', ""])
 
 
+def tls_job(pem, https: str, exporter: str) -> dict:
+    """The stack's tls job (compose.services.yaml prometheus-yml) as Compose resolves it with TLS_CERT_PATH set,
+    pointed at this HAProxy's TLS port and this blackbox-exporter: without a certificate it keeps no target."""
+    from stackctl.compose import config
+
+    shipped = config({"TLS_CERT_PATH": str(pem)}, lenient=True)["configs"]["prometheus-yml"]["content"]
+    tls = next(job for job in yaml.safe_load(shipped.replace("$$", "$"))["scrape_configs"] if job["job_name"] == "tls")
+    return yaml.safe_load(yaml.safe_dump(tls).replace("haproxy:8443", https).replace("blackbox-exporter:9115",
+                                                                                       exporter))
+
+
 @pytest.fixture
 def folder(tmp_path):
     """A small tmpfs standing for the state folder's disk."""
@@ -158,10 +170,7 @@ def running(folder, fake_slack, monkeypatch):
                  "replacement": "yes"},
                 {"source_labels": ["__name__"], "regex": "collectd_df_.*", "target_label": "mountpoint",
                  "replacement": str(folder / "state")}]),
-            job("tls", f"127.0.0.1:{haproxy.ports['https']}", metrics_path="/probe", params={"module": ["tls"]},
-                relabel_configs=[{"source_labels": ["__address__"], "target_label": "__param_target"},
-                                 {"source_labels": ["__param_target"], "target_label": "instance"},
-                                 {"target_label": "__address__", "replacement": f"127.0.0.1:{blackbox}"}]),
+            tls_job(pem, f"127.0.0.1:{haproxy.ports['https']}", f"127.0.0.1:{blackbox}"),
         ], am_base.removeprefix("http://").removesuffix("/alertmanager"), FOR)
         started.append(prometheus)
         yield {"prometheus": base, "alertmanager": am_base, "airflow": airflow, "queue": queue, "pem": pem,

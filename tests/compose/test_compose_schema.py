@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import dotenv
@@ -387,3 +388,58 @@ def test_interpolated_values_are_the_documented_defaults():
 def test_a_missing_secret_stops_compose_with_its_name(name):
     with pytest.raises(compose.ComposeError, match=rf"required variable {name} is missing a value: set {name} "):
         compose.config(example_env(**{name: ""}))
+
+
+CERTIFICATE = "haproxy/certs/site.pem"
+
+
+def user_config(**overrides) -> dict:
+    """`docker compose config` as a user gets it with these variables in .env: only the services their
+    COMPOSE_PROFILES start, every value interpolated."""
+    argv = [compose.binary(), "--file", str(REPO / "docker-compose.yaml"), "--project-directory", str(REPO),
+            "--project-name", "stack", "--env-file", os.devnull, "config", "--format", "json"]
+    result = subprocess.run(argv, env=example_env(**overrides), capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def tls_targets(config: dict, folder: Path) -> list[tuple[str, str]]:
+    """(exporter, probed address) of each target Prometheus keeps in its `tls` job, as promtool relabels them."""
+    path = folder / "prometheus.yml"
+    path.write_text(config["configs"]["prometheus-yml"]["content"].replace("$$", "$"))
+    check = subprocess.run(["promtool", "check", "service-discovery", "--timeout=5s", str(path), "tls"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    return [(t["labels"]["__address__"], t["labels"]["__param_target"]) for t in json.loads(check.stdout)
+            if t["labels"]]  # empty labels: the target is dropped
+
+
+@pytest.mark.parametrize(("profiles", "certificate", "watched"), [
+    ("dev,monitoring", "", False),
+    ("dev,monitoring,tls", CERTIFICATE, True)], ids=["no-certificate", "certificate"])
+def test_blackbox_exporter_and_the_tls_job_run_only_with_a_certificate(tmp_path, profiles, certificate, watched):
+    """Without TLS_CERT_PATH HAProxy has no TLS listener: no blackbox-exporter and no target in Prometheus' tls job
+    (none that is always down). With it and the `tls` profile, blackbox-exporter probes HAProxy's TLS port."""
+    config = user_config(COMPOSE_PROFILES=profiles, TLS_CERT_PATH=certificate)
+    assert {"prometheus", "alertmanager", "statsd-exporter", "dashboard"} <= set(config["services"])
+    assert ("blackbox-exporter" in config["services"]) is watched
+    assert tls_targets(config, tmp_path) == ([("blackbox-exporter:9115", "haproxy:8443")] if watched else [])
+    environment = {k: v for k, v in config["services"]["airflow-init"]["environment"].items() if v is not None}
+    check = "import os; from stackctl import init; init.check_environment(dict(os.environ))"  # its first step
+    init = subprocess.run([sys.executable, "-c", check], env={**environment, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+
+
+@pytest.mark.parametrize(("profiles", "certificate", "named"), [
+    ("dev,monitoring", CERTIFICATE, "COMPOSE_PROFILES names `monitoring` but not `tls` while TLS_CERT_PATH is set"),
+    ("dev,monitoring,tls", "", "TLS_CERT_PATH is not set but COMPOSE_PROFILES names `tls`"),
+    ("dev,tls", CERTIFICATE, "COMPOSE_PROFILES names `tls` without `monitoring`")],
+    ids=["certificate-unwatched", "nothing-to-watch", "no-prometheus"])
+def test_airflow_init_stops_when_the_tls_profile_and_the_certificate_disagree(profiles, certificate, named):
+    """The stack does not start, and `docker compose logs airflow-init` says which variable to change."""
+    config = user_config(COMPOSE_PROFILES=profiles, TLS_CERT_PATH=certificate)
+    environment = {k: v for k, v in config["services"]["airflow-init"]["environment"].items() if v is not None}
+    init = subprocess.run([sys.executable, "-m", "stackctl.init"], env={**environment, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=60)
+    assert (init.returncode, init.stderr.splitlines()[-1].startswith(f"airflow-init: {named}")) == (2, True), \
+        init.stderr

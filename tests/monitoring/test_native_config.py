@@ -3,6 +3,7 @@ file's `configs:` with this machine's addresses (stackctl/monitoring.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 import subprocess
@@ -12,13 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackctl import monitoring, services
+from stackctl import monitoring, services, supervisor
 from stackctl.settings import GENERATED_SECRETS, PROJECT_DIR, load
 
 # the jobs and the settings holding each one's port here
 JOBS = {"prometheus": "PROMETHEUS_PORT", "webhook": "WEBHOOK_PORT", "haproxy": "HAPROXY_METRICS_PORT",
-        "flower": "FLOWER_PORT", "statsd": "STATSD_EXPORTER_PORT",
-        "tls": "PUBLIC_HTTPS_PORT"}  # HAProxy's TLS listener (natively haproxy.cfg's 8443), probed by blackbox
+        "flower": "FLOWER_PORT", "statsd": "STATSD_EXPORTER_PORT"}
+# with TLS_CERT_PATH: HAProxy's TLS listener (natively haproxy.cfg's 8443), probed through blackbox-exporter
+TLS_JOB = {"tls": "PUBLIC_HTTPS_PORT"}
+CERTIFICATE = {"TLS_CERT_PATH": "haproxy/certs/site.pem"}
 
 
 def settings_for(tmp_path: Path, **extra: str):
@@ -44,9 +47,7 @@ def test_prometheus_scrapes_each_program_where_it_listens_here(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds Flower's password
     config = yaml.safe_load(path.read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
-    assert targets == {job: [f"127.0.0.1:{settings.ports.get(port, 8443)}"] for job, port in JOBS.items()}
-    tls = next(job for job in config["scrape_configs"] if job["job_name"] == "tls")
-    assert tls["relabel_configs"][-1]["replacement"] == f"127.0.0.1:{settings.ports['BLACKBOX_EXPORTER_PORT']}"
+    assert targets == {job: [f"127.0.0.1:{settings.ports[port]}"] for job, port in JOBS.items()}
     assert config["rule_files"] == [str(PROJECT_DIR / "monitoring" / "prometheus" / "rules" / "*.yml")]
     flower = next(job for job in config["scrape_configs"] if job["job_name"] == "flower")
     assert flower["basic_auth"]["password"] == settings["FLOWER_PASSWORD"]
@@ -61,8 +62,9 @@ def test_prometheus_scrapes_each_program_where_it_listens_here(tmp_path):
     assert argv[argv.index("--storage.tsdb.path") + 1] == str(tmp_path / "prometheus")
 
 
-def test_prometheus_accepts_the_native_file(tmp_path):
-    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+@pytest.mark.parametrize("certificate", [{}, CERTIFICATE], ids=["no-certificate", "certificate"])
+def test_prometheus_accepts_the_native_file(tmp_path, certificate):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring", **certificate)
     monitoring.write_configs(settings)
     path = monitoring.config_path(settings, "/etc/prometheus/prometheus.yml")
     # promtool: Debian's prometheus package (stackctl/system.py TEST_PACKAGES installs it for the tests)
@@ -102,12 +104,43 @@ def test_collectd_reads_postgres_redis_and_the_state_folders_disk_where_they_are
     assert "Parsing the config file failed" not in check.stdout + check.stderr, check.stdout + check.stderr
 
 
-def test_the_certificate_probe_follows_the_https_port_when_it_is_set(tmp_path):
-    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring", PUBLIC_HTTPS_PORT="18443")
+def discovered(config_file: Path, job: str) -> list[dict]:
+    """The targets Prometheus scrapes for `job`, after relabelling, as promtool works them out from the file."""
+    check = subprocess.run(["promtool", "check", "service-discovery", "--timeout=5s", str(config_file), job],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    return [target["labels"] for target in json.loads(check.stdout) if target["labels"]]  # {}: dropped
+
+
+def test_without_a_certificate_nothing_watches_it(tmp_path):
+    """TLS_CERT_PATH unset (HAProxy has no TLS listener): no blackbox-exporter, no `tls` job; the alert's metric
+    is simply absent."""
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+    stack = services.load(settings)
+    assert "blackbox-exporter" not in stack.programs
+    assert "TLS_CERT_PATH is not set" in stack.without["blackbox-exporter"]
     monitoring.write_configs(settings)
-    config = yaml.safe_load(monitoring.config_path(settings, "/etc/prometheus/prometheus.yml").read_text())
-    tls = next(job for job in config["scrape_configs"] if job["job_name"] == "tls")
-    assert tls["static_configs"][0]["targets"] == ["127.0.0.1:18443"]
+    path = monitoring.config_path(settings, "/etc/prometheus/prometheus.yml")
+    assert {job["job_name"] for job in yaml.safe_load(path.read_text())["scrape_configs"]} == set(JOBS)
+    assert f":{settings.ports['BLACKBOX_EXPORTER_PORT']}" not in path.read_text()  # the exporter is asked nothing
+    assert "blackbox-exporter" not in supervisor.render(settings)
+
+
+def test_with_a_certificate_blackbox_exporter_probes_haproxys_tls_port(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring", PUBLIC_HTTPS_PORT="18443", **CERTIFICATE)
+    assert "blackbox-exporter" in services.load(settings).programs
+    assert "[program:blackbox-exporter]" in supervisor.render(settings)
+    monitoring.write_configs(settings)
+    path = monitoring.config_path(settings, "/etc/prometheus/prometheus.yml")
+    assert {job["job_name"] for job in yaml.safe_load(path.read_text())["scrape_configs"]} == {*JOBS, *TLS_JOB}
+    [target] = discovered(path, "tls")
+    assert (target["__address__"], target["__param_target"], target["__param_module"]) == (
+        f"127.0.0.1:{settings.ports['BLACKBOX_EXPORTER_PORT']}", "127.0.0.1:18443", "tls")
+
+
+def test_without_the_profile_a_certificate_starts_no_blackbox_exporter(tmp_path):
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="dev", **CERTIFICATE)
+    assert "blackbox-exporter" not in services.load(settings).programs
 
 
 # program -> the settings of the ports it listens on here (compose: fixed container ports, services.PORTS)
@@ -117,7 +150,7 @@ LISTENS = {"prometheus": "PROMETHEUS_PORT", "alertmanager": "ALERTMANAGER_PORT",
 
 @pytest.mark.parametrize(("name", "port"), LISTENS.items())
 def test_each_program_listens_and_is_checked_on_its_native_port(tmp_path, name, port):
-    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring")
+    settings = settings_for(tmp_path, COMPOSE_PROFILES="monitoring", **CERTIFICATE)
     program = services.load(settings).programs[name]
     here = f"127.0.0.1:{settings.ports[port]}"
     assert here in program.argv, program.argv

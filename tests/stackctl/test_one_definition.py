@@ -49,17 +49,21 @@ def test_every_compose_service_is_a_native_program_or_says_why_not(stack, name):
 
 def test_the_reasons(tmp_path):
     development = services.load(settings_for(tmp_path))
-    # a command; SMEE_URL is not set; COMPOSE_PROFILES does not name `monitoring`
-    assert set(development.without) - MONITORING == {"airflow-cli", "smee-relay"}
+    # a command; SMEE_URL is not set; COMPOSE_PROFILES does not name `monitoring`; TLS_CERT_PATH is not set
+    assert set(development.without) - MONITORING == {"airflow-cli", "smee-relay", "blackbox-exporter"}
     assert MONITORING <= set(development.without)
     assert "SMEE_URL" in development.without["smee-relay"]
+    assert "TLS_CERT_PATH" in development.without["blackbox-exporter"]
     production = services.load(settings_for(
         tmp_path, ENVIRONMENT="production", DAG_SOURCE="worktree", OP_API_TOKEN="dag-token-0123456789",
         WEBHOOK_KEY=""))
     assert set(production.without) - MONITORING == {"airflow-cli", "smee-relay", "fake-onepassword", "fake-slack",
-                                                    "fixture-server"}
+                                                    "fixture-server", "blackbox-exporter"}
     monitored = services.load(settings_for(tmp_path, COMPOSE_PROFILES="dev,monitoring"))
     assert MONITORING <= set(monitored.programs)
+    assert "blackbox-exporter" in monitored.without
+    certificate = services.load(settings_for(tmp_path, COMPOSE_PROFILES="dev,monitoring", TLS_CERT_PATH="site.pem"))
+    assert "blackbox-exporter" in certificate.programs
 
 
 # the `monitoring` profile's services of stackctl/monitoring.py (the dashboard's and Alertmanager's among them)
