@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import psutil
+
+LOCAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 class PortInUse(RuntimeError):
     """A port the stack needs is taken by another process."""
+
+
+def first_ephemeral() -> int:
+    """The lowest port Linux hands to outgoing connections (ip_local_port_range). A server port at or above it can
+    be taken as the local end of any connection between the moment it was found free and the server's bind."""
+    try:
+        return int(LOCAL_PORT_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def is_free(host: str, port: int) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackctl import compose, compose_env
-from stackctl.ports import is_free
+from stackctl.ports import first_ephemeral, is_free
 from stacktest.api import PUBLIC, StackApi
 from stacktest.deploys import StackOrigin
 
@@ -38,8 +38,8 @@ class ComposeError(RuntimeError):
 
 def free_port_block() -> dict[str, str]:
     """Consecutive host ports for every published port, all free now."""
-    for _ in range(200):
-        base = random.randrange(30000, 60000, 20)
+    for _ in range(200):  # below the ephemeral range, as stacktest.native.free_port_offset says why
+        base = random.randrange(10000, first_ephemeral() - len(HOST_PORTS), 20)
         ports = {name: base + i for i, name in enumerate(HOST_PORTS)}
         if all(is_free("0.0.0.0", port) for port in ports.values()):
             return {name: str(port) for name, port in ports.items()}
