@@ -57,7 +57,7 @@ def redis_ping(settings: Settings) -> tuple[bool, str]:
                 reply += chunk
     except OSError as error:
         return False, str(error)
-    return reply == b"+OK\r\n+PONG\r\n", reply.decode(errors="replace").strip()
+    return reply == b"+OK\r\n+PONG\r\n", " ".join(reply.decode(errors="replace").split())  # one line in `status`
 
 
 def _job_alive(job_type: str, database_url: str, since: float | None) -> Check:
