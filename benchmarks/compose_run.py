@@ -21,9 +21,8 @@ from pathlib import Path
 import psutil
 
 from benchmarks import processes
-from stacktest.compose import ComposeStack, make_origin, test_env
+from stacktest.compose import DOCKER, ComposeStack, make_origin, test_env
 
-DOCKER = "/usr/bin/docker"  # Debian's CLI, with the compose plugin
 ENGINE = "docker engine"
 ENGINE_PROGRAMS = ("dockerd", "containerd", "containerd-shim-runc-v2")
 

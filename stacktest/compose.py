@@ -26,6 +26,7 @@ HOST_PORTS = ("PUBLIC_AIRFLOW_PORT", "PUBLIC_WEBHOOK_PORT", "PUBLIC_FLOWER_PORT"
 ORIGIN_IN_CONTAINER = "/opt/airflow/origin.git"
 TEST_DAGS = PROJECT / "tests" / "compose" / "dags"
 PROBE_DAG = PROJECT / "tests" / "integration" / "dags" / "task_isolation.py"  # stacktest/isolation.py
+DOCKER = "/usr/bin/docker"  # Debian's CLI, which has the compose plugin (/usr/local/bin/docker may not)
 IMAGE_UID = "50000"  # the Airflow image's user: a mounted origin must be its own, or git calls it dubious
 # Docker's default address pools: remote workers reach HAProxy's worker ports from these in the tests.
 DOCKER_NETWORKS = "172.16.0.0/12 192.168.0.0/16"
@@ -92,7 +93,7 @@ class ComposeStack(StackApi):
     project: str
     workdir: Path
     env: dict[str, str]
-    docker: str = "/usr/bin/docker"
+    docker: str = DOCKER
     files: tuple[Path, ...] = (MAIN_FILE,)
     up_seconds: float = 0.0
     origin: object | None = None

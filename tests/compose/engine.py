@@ -12,7 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
-DOCKER = "/usr/bin/docker"  # Debian's CLI, which has the compose plugin (/usr/local/bin/docker may not)
+from stacktest.compose import DOCKER
+
 MIN_ENGINE = (25, 0)
 TRIXIE_PACKAGES = ("docker.io", "docker-cli", "docker-buildx", "docker-compose")
 TRIXIE_SOURCE = Path("/etc/apt/sources.list.d/gitops-airflow-trixie.sources")

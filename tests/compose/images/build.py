@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from stacktest.compose import DOCKER
+
 HERE = Path(__file__).resolve().parent
-DOCKER = "/usr/bin/docker"
 LABEL = "org.gitops-airflow.standin.hash"
 BASE = "gitops-test/debian:bookworm"
 AIRFLOW = "apache/airflow:3.3.2-python3.11"
